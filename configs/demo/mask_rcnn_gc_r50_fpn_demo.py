@@ -1,0 +1,91 @@
+# CPU-scale GC Mask R-CNN on the demo data (tools/make_demo_data.py).
+# Same model code as ../mask_rcnn_gc_r50_fpn.py; changed: data (5 shape
+# classes, 256x256), head width (64-channel FPN and heads), schedule
+# (iteration-based, a few minutes), and init: no ImageNet checkpoint can be
+# fetched offline, so the backbone trains from scratch with BN in train mode.
+_base_ = '../mask_rcnn_gc_r50_fpn.py'
+
+data_root = 'data/demo/coco/'
+metainfo = dict(
+    classes=('disc', 'box', 'triangle', 'star', 'ring'),
+    palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48),
+             (145, 30, 180)])
+num_classes = 5
+width = 64
+scale = (256, 256)
+max_iters = 600
+
+model = dict(
+    backbone=dict(
+        frozen_stages=-1, norm_eval=False, zero_init_residual=True,
+        init_cfg=None),
+    neck=dict(out_channels=width),
+    rpn_head=dict(in_channels=width, feat_channels=width),
+    roi_head=dict(
+        bbox_roi_extractor=dict(out_channels=width),
+        bbox_head=dict(
+            in_channels=width, fc_out_channels=256, num_classes=num_classes),
+        mask_roi_extractor=dict(out_channels=width),
+        mask_head=dict(
+            in_channels=width, conv_out_channels=width,
+            num_classes=num_classes)))
+
+train_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='RandomFlip', prob=0.5),
+    dict(type='PackDetInputs')
+]
+test_pipeline = [
+    dict(type='LoadImageFromFile'),
+    dict(type='Resize', scale=scale, keep_ratio=True),
+    dict(type='LoadAnnotations', with_bbox=True, with_mask=True),
+    dict(
+        type='PackDetInputs',
+        meta_keys=('img_id', 'img_path', 'ori_shape', 'img_shape',
+                   'scale_factor'))
+]
+train_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    batch_sampler=None,
+    sampler=dict(type='InfiniteSampler', shuffle=True),
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_train.json',
+        data_prefix=dict(img='train/'),
+        pipeline=train_pipeline))
+val_dataloader = dict(
+    batch_size=4,
+    num_workers=1,
+    persistent_workers=False,
+    dataset=dict(
+        data_root=data_root,
+        metainfo=metainfo,
+        ann_file='annotations/instances_val.json',
+        data_prefix=dict(img='val/'),
+        pipeline=test_pipeline))
+test_dataloader = val_dataloader
+val_evaluator = dict(ann_file=data_root + 'annotations/instances_val.json')
+test_evaluator = val_evaluator
+
+train_cfg = dict(
+    _delete_=True,
+    type='IterBasedTrainLoop',
+    max_iters=max_iters,
+    val_interval=max_iters)
+param_scheduler = [
+    dict(type='LinearLR', start_factor=0.01, by_epoch=False, begin=0,
+         end=50),
+    dict(type='CosineAnnealingLR', by_epoch=False, begin=50,
+         end=max_iters, eta_min_ratio=0.01)
+]
+optim_wrapper = dict(
+    optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10, norm_type=2))
+default_hooks = dict(
+    logger=dict(interval=20),
+    checkpoint=dict(by_epoch=False, interval=max_iters))
+log_processor = dict(by_epoch=False, window_size=20)

@@ -1,0 +1,1 @@
+"""Measurement and inspection utilities behind tools/analysis/."""

@@ -1,0 +1,165 @@
+"""Forward+backward time and peak memory of a block, each measured in a
+fresh process so that one measurement's allocations never hide another's.
+
+Memory is the growth of the process's peak resident set during the first
+forward+backward pass, over the resident set just before it (inputs and
+weights already allocated). It works on CPU, where torch keeps no allocator
+statistics; on CUDA the allocator's own peak is used instead.
+"""
+import importlib
+import multiprocessing as mp
+import resource
+import statistics
+import time
+from dataclasses import dataclass
+from typing import Callable, Dict, List, Sequence, Tuple
+
+import torch
+
+
+@dataclass
+class Measurement:
+    """Result of one benchmark case.
+
+    Args:
+        seconds: Median forward+backward wall time.
+        peak_mib: Extra memory at the peak of one forward+backward, MiB.
+    """
+
+    seconds: float
+    peak_mib: float
+
+
+def _rss_peak_mib() -> float:
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _measure(factory: str, args: tuple, shape: Tuple[int, ...],
+             repeats: int, device: str, threads: int) -> Measurement:
+    if threads:
+        torch.set_num_threads(threads)
+    module_name, _, func = factory.rpartition(':')
+    block = getattr(importlib.import_module(module_name), func)(*args)
+    block = block.to(device).train()
+    x = torch.randn(shape, device=device, requires_grad=True)
+
+    def step() -> None:
+        block(x).sum().backward()
+        x.grad = None
+        block.zero_grad(set_to_none=True)
+
+    if device == 'cuda':
+        torch.cuda.synchronize()
+        torch.cuda.reset_peak_memory_stats()
+        base = torch.cuda.memory_allocated()
+        step()
+        torch.cuda.synchronize()
+        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
+    else:
+        base = _rss_peak_mib()
+        step()
+        peak = _rss_peak_mib() - base
+    times = []
+    for _ in range(repeats):
+        start = time.perf_counter()
+        step()
+        if device == 'cuda':
+            torch.cuda.synchronize()
+        times.append(time.perf_counter() - start)
+    return Measurement(statistics.median(times), peak)
+
+
+def measure(factory: str,
+            args: Sequence = (),
+            shape: Tuple[int, ...] = (2, 256, 64, 64),
+            repeats: int = 3,
+            device: str = 'cpu',
+            threads: int = 0) -> Measurement:
+    """Time and measure one block in a fresh spawned process.
+
+    Args:
+        factory: ``'module.path:function'`` returning the block (imported
+            in the child process).
+        args: Positional arguments of the factory.
+        shape: Input shape.
+        repeats: Timed passes after the first (memory) pass.
+        device: ``'cpu'`` or ``'cuda'``.
+        threads: torch threads in the child; 0 keeps torch's default.
+
+    Returns:
+        The :class:`Measurement`.
+    """
+    ctx = mp.get_context('spawn')
+    with ctx.Pool(1) as pool:
+        return pool.apply(_measure, (factory, tuple(args), tuple(shape),
+                                     repeats, device, threads))
+
+
+@dataclass
+class Comparison:
+    """One row: a block against its reference at one shape.
+
+    Args:
+        name: Row label.
+        shape: Input shape.
+        ours: ``(factory, args)`` of our block.
+        reference: ``(factory, args)`` of the reference, or ``None``.
+        time_target: Largest acceptable time ratio, if any.
+        memory_target: Largest acceptable memory ratio, if any.
+    """
+
+    name: str
+    shape: Tuple[int, ...]
+    ours: Tuple[str, tuple]
+    reference: Tuple[str, tuple] = None
+    time_target: float = None
+    memory_target: float = None
+
+
+def run_comparisons(rows: Sequence[Comparison],
+                    repeats: int = 3,
+                    device: str = 'cpu',
+                    log: Callable[[str], None] = print) -> List[Dict]:
+    """Measure every row and return one result dict per row."""
+    results = []
+    for row in rows:
+        ours = measure(*row.ours, shape=row.shape, repeats=repeats,
+                       device=device)
+        ref = (measure(*row.reference, shape=row.shape, repeats=repeats,
+                       device=device) if row.reference else None)
+        result = dict(name=row.name, shape=row.shape, ours=ours, ref=ref,
+                      time_target=row.time_target,
+                      memory_target=row.memory_target)
+        if ref is not None:
+            result['time_ratio'] = ours.seconds / ref.seconds
+            result['memory_ratio'] = ours.peak_mib / max(ref.peak_mib, 1e-6)
+        results.append(result)
+        log(format_row(result))
+    return results
+
+
+def _verdict(ratio: float, target: float) -> str:
+    if target is None:
+        return ''
+    return f' (target <= {target}: {"ok" if ratio <= target else "MISSED"})'
+
+
+def format_row(result: Dict) -> str:
+    """One markdown table row for a result of :func:`run_comparisons`."""
+    ours, ref = result['ours'], result['ref']
+    shape = 'x'.join(map(str, result['shape']))
+    if ref is None:
+        return (f'| {result["name"]} | {shape} | {ours.seconds * 1e3:.1f} | '
+                f'- | - | {ours.peak_mib:.0f} | - | - |')
+    time_cell = f'{result["time_ratio"]:.2f}' + _verdict(
+        result['time_ratio'], result['time_target'])
+    memory_cell = f'{result["memory_ratio"]:.2f}' + _verdict(
+        result['memory_ratio'], result['memory_target'])
+    return (f'| {result["name"]} | {shape} | {ours.seconds * 1e3:.1f} | '
+            f'{ref.seconds * 1e3:.1f} | {time_cell} | {ours.peak_mib:.0f} | '
+            f'{ref.peak_mib:.0f} | {memory_cell} |')
+
+
+TABLE_HEADER = ('| block vs reference | input | ours ms | ref ms | time ratio '
+                '| ours MiB | ref MiB | memory ratio |\n'
+                '|---|---|---|---|---|---|---|---|')

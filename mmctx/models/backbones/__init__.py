@@ -1,0 +1,4 @@
+"""Backbones."""
+from .ctx_resnet import CtxResNet
+
+__all__ = ['CtxResNet']

@@ -1,0 +1,227 @@
+"""CtxResNet: mmdet's ResNet/ResNeXt with context plug-ins in every block.
+
+The backbone subclasses mmdet's ``ResNet`` and only swaps its residual
+blocks, so every mmdet argument keeps its meaning and unchanged layers keep
+their state-dict keys (``torchvision://resnet50`` and mmdet checkpoints load
+and report only the keys that really differ). On top of mmdet it:
+
+- chains plug-ins at one position (each gets the previous one's output), in
+  any registry scope; mmseg 1.2.2's ResNet feeds them all the same input;
+- accepts plug-ins in ``BasicBlock`` (depth 18/34) at ``after_conv1`` and
+  ``after_conv2``;
+- takes ResNeXt's ``groups``/``base_width`` for bottleneck depths;
+- lets a plug-in spec name the blocks of a stage it goes into (``blocks``),
+  e.g. GCNet's single non-local block in c4;
+- reports bad plug-in specs with ``ValueError`` naming the offending key.
+"""
+from typing import List, Optional, Sequence
+
+import torch
+from torch import nn
+from mmdet.models.backbones.resnet import BasicBlock, Bottleneck, ResNet
+from mmdet.models.backbones.resnext import Bottleneck as XBottleneck
+from mmdet.models.layers import ResLayer
+
+from ...registry import MODELS
+from ..checks import check_positive_int
+
+BOTTLENECK_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
+BASIC_POSITIONS = ('after_conv1', 'after_conv2')
+
+
+class CtxBasicBlock(BasicBlock):
+    """mmdet ``BasicBlock`` with plug-ins after ``conv1`` and ``conv2``.
+
+    Args:
+        inplanes: Input channels.
+        planes: Output channels.
+        plugins: Plug-in specs (``cfg`` and ``position``); ``after_conv2``
+            sits before the residual addition.
+        **kwargs: Remaining mmdet ``BasicBlock`` arguments.
+    """
+
+    make_block_plugins = Bottleneck.make_block_plugins
+    forward_plugin = Bottleneck.forward_plugin
+
+    def __init__(self,
+                 inplanes: int,
+                 planes: int,
+                 plugins: Optional[List[dict]] = None,
+                 **kwargs) -> None:
+        super().__init__(inplanes, planes, **kwargs)
+        plugins = plugins or []
+        self.after_conv1_plugin_names = self.make_block_plugins(
+            planes,
+            [p['cfg'] for p in plugins if p['position'] == 'after_conv1'])
+        self.after_conv2_plugin_names = self.make_block_plugins(
+            planes,
+            [p['cfg'] for p in plugins if p['position'] == 'after_conv2'])
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """conv-norm-relu, plug-ins, conv-norm, plug-ins, add, relu."""
+
+        def inner(x: torch.Tensor) -> torch.Tensor:
+            out = self.relu(self.norm1(self.conv1(x)))
+            out = self.forward_plugin(out, self.after_conv1_plugin_names)
+            out = self.norm2(self.conv2(out))
+            out = self.forward_plugin(out, self.after_conv2_plugin_names)
+            identity = x if self.downsample is None else self.downsample(x)
+            return out + identity
+
+        if self.with_cp and x.requires_grad:
+            out = torch.utils.checkpoint.checkpoint(
+                inner, x, use_reentrant=False)
+        else:
+            out = inner(x)
+        return self.relu(out)
+
+
+class CtxBottleneck(XBottleneck):
+    """mmdet ResNeXt ``Bottleneck``; with ``groups=1`` it is ResNet's.
+
+    mmdet 3.3.0 already chains plug-ins in bottlenecks; this class exists so
+    that later block-level extensions have one place to live and so that the
+    backbone never depends on which registry scope built it.
+    """
+
+
+class BlockFactory:
+    """Builds the blocks of one stage, each with the plug-ins meant for it.
+
+    mmdet's ``ResLayer`` calls its ``block`` argument once per block, in
+    order, with keyword arguments; this factory stands in for the block class
+    and hands each call only the plug-ins whose ``blocks`` include it.
+
+    Args:
+        block: Block class to instantiate.
+        num_blocks: Blocks in the stage.
+        plugins: The stage's plug-in specs, or ``None``.
+    """
+
+    def __init__(self, block: type, num_blocks: int,
+                 plugins: Optional[List[dict]]) -> None:
+        self.block = block
+        self.expansion = block.expansion
+        self.num_blocks = num_blocks
+        self.plugins = plugins or []
+        self.index = 0
+
+    def __call__(self, **kwargs) -> nn.Module:
+        """Build the next block of the stage."""
+        selected = []
+        for spec in self.plugins:
+            spec = dict(spec)
+            blocks = spec.pop('blocks', None)
+            if blocks is None or self.index in [
+                    b % self.num_blocks for b in blocks
+            ]:
+                selected.append(spec)
+        self.index += 1
+        return self.block(plugins=selected or None, **kwargs)
+
+
+@MODELS.register_module()
+class CtxResNet(ResNet):
+    """ResNet/ResNeXt backbone whose blocks host context plug-ins.
+
+    Args:
+        depth: 18, 34, 50, 101 or 152.
+        groups: ResNeXt cardinality (bottleneck depths only). Default: 1.
+        base_width: ResNeXt width per group. Default: 4.
+        plugins: Plug-in specs as in mmdet's ResNet: each a dict with
+            ``cfg`` (the plug-in config, which may hold a ``postfix`` to tell
+            two plug-ins of one type apart), ``position`` (``'after_conv1'``,
+            ``'after_conv2'`` or, for bottlenecks, ``'after_conv3'``),
+            optional ``stages`` (one bool per stage) and optional
+            ``blocks`` (indices of the blocks of each selected stage that
+            get the plug-in; negative indices count from the end; all
+            blocks when absent).
+            Several plug-ins at one position are applied in order.
+        **kwargs: Every other argument of mmdet's ``ResNet`` (num_stages,
+            strides, dilations, out_indices, style, deep_stem, avg_down,
+            frozen_stages, conv_cfg, norm_cfg, norm_eval, dcn,
+            stage_with_dcn, with_cp, zero_init_residual, pretrained,
+            init_cfg).
+
+    Example:
+        >>> backbone = CtxResNet(depth=50, plugins=[dict(
+        ...     cfg=dict(type='GCBlock', ratio=1. / 16),
+        ...     stages=(False, True, True, True), position='after_conv3')])
+    """
+
+    def __init__(self,
+                 depth: int,
+                 groups: int = 1,
+                 base_width: int = 4,
+                 plugins: Optional[Sequence[dict]] = None,
+                 **kwargs) -> None:
+        if depth not in self.arch_settings:
+            raise ValueError(f'depth must be one of '
+                             f'{tuple(self.arch_settings)}, got {depth!r}')
+        check_positive_int('groups', groups)
+        check_positive_int('base_width', base_width)
+        if groups > 1 and depth < 50:
+            raise ValueError(f'groups > 1 needs a bottleneck depth (50, 101, '
+                             f'152), got depth={depth}')
+        self.groups = groups
+        self.base_width = base_width
+        self._check_plugins(plugins, depth,
+                            kwargs.get('num_stages', 4))
+        super().__init__(
+            depth=depth,
+            plugins=list(plugins) if plugins is not None else None,
+            **kwargs)
+
+    def _check_plugins(self, plugins: Optional[Sequence[dict]], depth: int,
+                       num_stages: int) -> None:
+        if plugins is None:
+            return
+        if isinstance(plugins, dict) or not isinstance(plugins,
+                                                       (list, tuple)):
+            raise TypeError(f'plugins must be a list of dicts, got '
+                            f'{type(plugins).__name__}')
+        block, stage_blocks = self.arch_settings[depth]
+        stage_blocks = stage_blocks[:num_stages]
+        allowed = (BASIC_POSITIONS
+                   if block is BasicBlock else BOTTLENECK_POSITIONS)
+        for i, plugin in enumerate(plugins):
+            if not isinstance(plugin, dict) or 'cfg' not in plugin:
+                raise ValueError(f'plugins[{i}] must be a dict with a "cfg" '
+                                 f'key, got {plugin!r}')
+            position = plugin.get('position')
+            if position not in allowed:
+                raise ValueError(
+                    f'plugins[{i}].position must be one of {allowed} for '
+                    f'depth {depth}, got {position!r}')
+            stages = plugin.get('stages')
+            if stages is not None and len(stages) != num_stages:
+                raise ValueError(
+                    f'plugins[{i}].stages must have one entry per stage '
+                    f'(num_stages={num_stages}), got {tuple(stages)}')
+            blocks = plugin.get('blocks')
+            if blocks is None:
+                continue
+            sizes = [
+                n for n, on in zip(stage_blocks, stages or stage_blocks) if on
+            ]
+            limit = min(sizes, default=0)
+            if isinstance(blocks, (str, int)) or not all(
+                    isinstance(b, int) and -limit <= b < limit
+                    for b in blocks):
+                raise ValueError(
+                    f'plugins[{i}].blocks must be a sequence of block '
+                    f'indices valid in every selected stage (blocks per '
+                    f'stage: {stage_blocks}), got {blocks!r}')
+
+    def make_res_layer(self, block: type, num_blocks: int,
+                       plugins: Optional[List[dict]], **kwargs) -> ResLayer:
+        """Build a stage from the context-aware version of ``block``."""
+        factory = BlockFactory(
+            CtxBasicBlock if block is BasicBlock else CtxBottleneck,
+            num_blocks, plugins)
+        if block is not BasicBlock:
+            kwargs.update(
+                groups=self.groups,
+                base_width=self.base_width,
+                base_channels=self.base_channels)
+        return ResLayer(block=factory, num_blocks=num_blocks, **kwargs)

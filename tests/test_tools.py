@@ -1,0 +1,148 @@
+"""End-to-end: demo data -> train -> test from checkpoint -> resume, for
+the demo GC Mask R-CNN and GC UperNet; a 2-process gloo run; safe
+checkpoint loading."""
+import collections
+import os
+import os.path as osp
+import socket
+import subprocess
+import sys
+
+import pytest
+import torch
+from mmengine.config import Config
+from mmengine.runner import Runner
+from mmengine.runner.checkpoint import _load_checkpoint
+
+from mmctx.compat import UntrustedCheckpointError, trust_checkpoints
+from mmctx.datasets import write_ade_semantic, write_coco_instances
+
+ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+MASK_RCNN = osp.join(ROOT, 'configs', 'demo', 'mask_rcnn_gc_r50_fpn_demo.py')
+UPERNET = osp.join(ROOT, 'configs', 'demo', 'upernet_gc_r50_ade20k_demo.py')
+SHORT = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
+
+
+@pytest.fixture(scope='module')
+def workspace(tmp_path_factory):
+    """A folder holding tiny demo data where the demo configs look."""
+    root = tmp_path_factory.mktemp('demo')
+    tiny = dict(num_train=8, num_val=4, size=(128, 160), seed=3)
+    write_coco_instances(str(root / 'data/demo/coco'), **tiny)
+    write_ade_semantic(str(root / 'data/demo/ade'), **tiny)
+    return root
+
+
+def run_tool(cwd, *args: str, env=None) -> str:
+    """Run a command in ``cwd``; fail with its output if it fails."""
+    proc = subprocess.run(
+        list(args), cwd=cwd, env=env, capture_output=True, text=True,
+        timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 0, output[-6000:]
+    return output
+
+
+def train(cwd, config, work_dir, iters, *extra):
+    return run_tool(
+        cwd, sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
+        '--work-dir', str(work_dir), *extra, '--cfg-options',
+        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
+        'default_hooks.checkpoint.interval=2', *SHORT)
+
+
+def test_gc_mask_rcnn_train_test_resume(workspace):
+    work = workspace / 'mask_rcnn'
+    train(workspace, MASK_RCNN, work, 2)
+    assert (work / 'iter_2.pth').exists()
+
+    output = run_tool(workspace, sys.executable,
+                      osp.join(ROOT, 'tools', 'test.py'), MASK_RCNN,
+                      str(work / 'iter_2.pth'), '--work-dir',
+                      str(work / 'test'), '--out', str(work / 'preds.pkl'))
+    for metric in ('coco/bbox_mAP', 'coco/segm_mAP', 'coco/bbox_mAP_50'):
+        assert metric in output
+    assert 'Average Precision' in output  # pycocotools' summary table
+    assert (work / 'preds.pkl').exists()
+
+    output = train(workspace, MASK_RCNN, work, 4, '--resume')
+    assert 'resumed epoch: 0, iter: 2' in output
+    assert 'Iter(train) [3/4]' in output
+    assert 'Iter(train) [1/4]' not in output
+    checkpoint = torch.load(work / 'iter_4.pth', weights_only=False)
+    assert checkpoint['meta']['iter'] == 4
+
+
+def test_resume_restores_iteration_and_optimizer_state(workspace):
+    work = workspace / 'resume_state'
+    train(workspace, MASK_RCNN, work, 2)
+    saved = _load_checkpoint(str(work / 'iter_2.pth'))
+    cfg = Config.fromfile(MASK_RCNN)
+    cfg.work_dir = str(work)
+    cfg.resume, cfg.load_from = True, str(work / 'iter_2.pth')
+    cwd = os.getcwd()
+    os.chdir(workspace)
+    try:
+        runner = Runner.from_cfg(cfg)
+        runner.optim_wrapper = runner.build_optim_wrapper(
+            runner.optim_wrapper)
+        runner.load_or_resume()
+    finally:
+        os.chdir(cwd)
+    assert runner.iter == 2
+    state = runner.optim_wrapper.state_dict()['state']
+    assert state and len(state) == len(saved['optimizer']['state'])
+    for key, value in saved['optimizer']['state'].items():
+        torch.testing.assert_close(state[key]['momentum_buffer'],
+                                   value['momentum_buffer'])
+
+
+def test_gc_upernet_train_test(workspace):
+    work = workspace / 'upernet'
+    train(workspace, UPERNET, work, 2)
+    output = run_tool(workspace, sys.executable,
+                      osp.join(ROOT, 'tools', 'test.py'), UPERNET,
+                      str(work / 'iter_2.pth'), '--work-dir',
+                      str(work / 'test'))
+    assert 'mIoU' in output and 'aAcc' in output
+    output = train(workspace, UPERNET, work, 4, '--resume')
+    assert 'resumed epoch: 0, iter: 2' in output
+
+
+def _free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind(('127.0.0.1', 0))
+        return sock.getsockname()[1]
+
+
+def test_two_process_gloo_training(workspace):
+    work = workspace / 'dist'
+    env = dict(os.environ, PYTHON=sys.executable, PORT=str(_free_port()),
+               OMP_NUM_THREADS='1')
+    output = run_tool(
+        workspace, 'bash', osp.join(ROOT, 'tools', 'dist_train.sh'),
+        MASK_RCNN, '2', '--work-dir', str(work), '--cfg-options',
+        'train_cfg.max_iters=2', 'train_cfg.val_interval=2',
+        'train_dataloader.batch_size=2', *SHORT, env=env)
+    assert 'Distributed training: True' in output
+    assert 'GPU number: 2' in output
+    assert (work / 'iter_2.pth').exists()
+
+
+class NotAnMMEngineType:
+    """Stands for an arbitrary object pickled into a checkpoint."""
+
+
+def test_checkpoint_with_foreign_object_is_refused(tmp_path):
+    path = tmp_path / 'odd.pth'
+    torch.save(
+        dict(state_dict=collections.OrderedDict(w=torch.ones(2)),
+             meta=dict(extra=NotAnMMEngineType())), path)
+    with pytest.raises(UntrustedCheckpointError, match='--trust-checkpoint'):
+        _load_checkpoint(str(path))
+    trust_checkpoints(True)
+    try:
+        loaded = _load_checkpoint(str(path))
+    finally:
+        trust_checkpoints(False)
+    assert isinstance(loaded['meta']['extra'], NotAnMMEngineType)

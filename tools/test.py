@@ -1,0 +1,57 @@
+"""Evaluate a checkpoint: COCO AP (mmdet configs) or mIoU (mmseg configs).
+
+Example:
+    python tools/test.py configs/mask_rcnn_gc_r50_fpn.py CHECKPOINT
+    python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
+"""
+import argparse
+
+import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
+from mmctx.launch import build_runner, load_config, parse
+
+
+def configure_outputs(cfg, out: str, show_dir: str) -> None:
+    """Apply ``--out`` and ``--show-dir`` the way mmdet/mmseg tools do."""
+    scope = cfg.default_scope
+    if show_dir:
+        hook = cfg.default_hooks.visualization
+        hook.draw = True
+        if scope == 'mmdet':
+            hook.test_out_dir = show_dir
+        else:
+            cfg.visualizer.save_dir = show_dir
+    if out:
+        if scope == 'mmdet':
+            evaluators = cfg.test_evaluator
+            if not isinstance(evaluators, list):
+                evaluators = [evaluators]
+            cfg.test_evaluator = evaluators + [
+                dict(type='DumpDetResults', out_file_path=out)
+            ]
+        else:
+            cfg.test_evaluator.output_dir = out
+            cfg.test_evaluator.keep_results = True
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description='Test a checkpoint')
+    parser.add_argument('config', help='config file')
+    parser.add_argument('checkpoint', help='checkpoint file')
+    parser.add_argument(
+        '--out',
+        help='mmdet: pickle file for the raw predictions; mmseg: folder '
+        'for the predicted label maps')
+    parser.add_argument(
+        '--show-dir', help='folder for images with predictions drawn')
+    args = parse(parser)
+    cfg = load_config(args.config, args)
+    cfg.load_from = args.checkpoint
+    configure_outputs(cfg, args.out, args.show_dir)
+    metrics = build_runner(cfg).test()
+    width = max(map(len, metrics), default=0)
+    print('\n'.join(f'{key:<{width}}  {value}'
+                    for key, value in metrics.items()))
+
+
+if __name__ == '__main__':
+    main()

@@ -1,0 +1,44 @@
+"""Train an mmdet or mmseg model from a config.
+
+Example:
+    python tools/train.py configs/mask_rcnn_gc_r50_fpn.py
+    python tools/train.py CONFIG --resume            # latest checkpoint
+    python tools/train.py CONFIG --resume CHECKPOINT
+"""
+import argparse
+
+import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
+from mmctx.launch import (build_runner, enable_amp, load_config, parse,
+                          set_resume)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description='Train a model')
+    parser.add_argument('config', help='config file')
+    parser.add_argument(
+        '--amp', action='store_true', help='mixed-precision training')
+    parser.add_argument(
+        '--auto-scale-lr',
+        action='store_true',
+        help='scale the learning rate with the total batch size')
+    parser.add_argument(
+        '--resume',
+        nargs='?',
+        const='auto',
+        help='resume from CHECKPOINT, or from the latest checkpoint in the '
+        'work dir when no path is given')
+    args = parse(parser)
+    cfg = load_config(args.config, args)
+    if args.amp:
+        enable_amp(cfg)
+    if args.auto_scale_lr:
+        if 'base_batch_size' not in cfg.get('auto_scale_lr', {}):
+            raise ValueError('--auto-scale-lr needs auto_scale_lr.'
+                             'base_batch_size in the config')
+        cfg.auto_scale_lr.enable = True
+    set_resume(cfg, args.resume)
+    build_runner(cfg).train()
+
+
+if __name__ == '__main__':
+    main()
