@@ -14,7 +14,8 @@ explain a broken mmcv install before those packages fail to import.
 import importlib
 import os.path as osp
 import pickle
-from typing import Any, Callable, List, Optional
+import warnings
+from typing import Any, Callable, List, Optional, Tuple
 
 import torch
 
@@ -70,29 +71,30 @@ def check_mmcv_ops() -> None:
 
 def _resolve(qualified_name: str) -> Optional[Any]:
     module_name, _, attr = qualified_name.rpartition('.')
-    try:
-        return getattr(importlib.import_module(module_name), attr)
-    except (ImportError, AttributeError):
-        return None
+    with warnings.catch_warnings():
+        # numpy 2 warns when its old ``numpy.core`` path is imported
+        warnings.simplefilter('ignore', DeprecationWarning)
+        try:
+            return getattr(importlib.import_module(module_name), attr)
+        except (ImportError, AttributeError):
+            return None
 
 
-def checkpoint_safe_globals() -> List[Any]:
+def checkpoint_safe_globals() -> List[Tuple[Any, str]]:
     """The non-tensor objects mmengine checkpoints may contain.
 
     Returns:
-        The importable ones among :data:`_CHECKPOINT_GLOBALS` (numpy moved
-        its modules in 2.0, so each version resolves only its own names).
+        ``(object, name)`` pairs for ``torch.serialization.safe_globals``,
+        keyed by the name the pickle stream uses (numpy 2 moved
+        ``numpy.core`` to ``numpy._core`` but keeps the old names working,
+        so each name is resolved where it is importable).
     """
-    resolved = []
+    pairs = []
     for name in _CHECKPOINT_GLOBALS:
         obj = _resolve(name)
         if obj is not None:
-            # numpy >= 2 keeps the old paths as aliases that pickle under
-            # the qualified name the object reports, so register it there.
-            resolved.append((obj, name) if getattr(obj, '__module__', None)
-                            and not name.startswith(obj.__module__ + '.')
-                            and not isinstance(obj, type) else obj)
-    return resolved
+            pairs.append((obj, name))
+    return pairs
 
 
 def trust_checkpoints(trust: bool = True) -> None:

@@ -32,7 +32,8 @@ def test_resnet50_state_dict_loads_with_only_gc_keys_missing():
 
 
 def test_without_plugins_equals_mmdet_resnet():
-    reference = ResNet(depth=50).eval()
+    reference = ResNet(depth=50)
+    reference.eval()
     model = CtxResNet(depth=50).eval()
     assert model.state_dict().keys() == reference.state_dict().keys()
     model.load_state_dict(reference.state_dict())

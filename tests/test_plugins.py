@@ -28,8 +28,8 @@ def test_gc_mul_fusion_starts_at_half_gate():
     torch.testing.assert_close(block(x), 0.5 * x)
 
 
-@pytest.mark.parametrize('pooling,fusions', itertools.product(
-    ['att', 'avg'], [('add', ), ('mul', ), ('add', 'mul')]))
+@pytest.mark.parametrize('pooling,fusions', list(itertools.product(
+    ['att', 'avg'], [('add', ), ('mul', ), ('add', 'mul')])))
 def test_gc_equals_mmcv_context_block(pooling, fusions):
     mmcv_names = tuple(f'channel_{f}' for f in fusions)
     ref = randomize_(ContextBlock(64, 1. / 4, pooling, mmcv_names))

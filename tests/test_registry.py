@@ -48,7 +48,8 @@ def test_plugin_in_openmmlab_resnets(scope, backbone, plugin):
                  position='after_conv3')
         ])
     with DefaultScope.overwrite_default_scope(scope):
-        model = registry.build(cfg).eval()
+        model = registry.build(cfg)
+    model.eval()  # their ResNets return None from train()
     holders = [
         m for m in model.layer3.modules()
         if type(m).__name__ == plugin['type']

@@ -12,7 +12,8 @@ and report only the keys that really differ). On top of mmdet it:
 - takes ResNeXt's ``groups``/``base_width`` for bottleneck depths;
 - lets a plug-in spec name the blocks of a stage it goes into (``blocks``),
   e.g. GCNet's single non-local block in c4;
-- reports bad plug-in specs with ``ValueError`` naming the offending key.
+- reports bad plug-in specs with ``ValueError`` naming the offending key;
+- returns ``self`` from ``train()``/``eval()`` like any ``nn.Module``.
 """
 from typing import List, Optional, Sequence
 
@@ -212,6 +213,15 @@ class CtxResNet(ResNet):
                     f'plugins[{i}].blocks must be a sequence of block '
                     f'indices valid in every selected stage (blocks per '
                     f'stage: {stage_blocks}), got {blocks!r}')
+
+    def train(self, mode: bool = True) -> 'CtxResNet':
+        """Set train mode (keeping frozen stages and ``norm_eval``).
+
+        mmdet's ``ResNet.train`` returns ``None``; this returns ``self`` as
+        ``nn.Module.train`` does, so ``model.eval()`` can be chained.
+        """
+        super().train(mode)
+        return self
 
     def make_res_layer(self, block: type, num_blocks: int,
                        plugins: Optional[List[dict]], **kwargs) -> ResLayer:
