@@ -14,6 +14,7 @@ explain a broken mmcv install before those packages fail to import.
 import importlib
 import os.path as osp
 import pickle
+import re
 import warnings
 from typing import Any, Callable, List, Optional, Tuple
 
@@ -24,23 +25,26 @@ MMCV_FIX = ('pip uninstall -y mmcv && MMCV_WITH_OPS=1 pip install '
             '(with torch, numpy, ninja and "setuptools>=77.0.3,<81" '
             'installed first), or run `make install`')
 
-#: Objects mmengine 0.10.7 checkpoints pickle besides tensors and builtins:
-#: the message hub's history buffers and the numpy values logged in them.
+#: Objects mmengine 0.10.7 checkpoints pickle besides tensors and builtin
+#: containers: the message hub's history buffers, the numpy arrays, dtypes
+#: and scalars logged in them (under numpy 2's ``numpy._core`` and numpy 1's
+#: ``numpy.core`` names, plus numpy 2's numeric dtype classes), and
+#: ``getattr``, which a ``HistoryBuffer`` needs
+#: because it stores its statistics methods as bound methods. torch's
+#: weights-only unpickler calls nothing outside this list, so ``getattr`` can
+#: fetch attributes of allowed objects but never invoke them.
 _CHECKPOINT_GLOBALS = (
     'mmengine.logging.history_buffer.HistoryBuffer',
     'numpy.ndarray',
     'numpy.dtype',
-    'numpy.core.multiarray._reconstruct',
-    'numpy.core.multiarray.scalar',
     'numpy._core.multiarray._reconstruct',
     'numpy._core.multiarray.scalar',
-    'numpy.dtypes.Float64DType',
-    'numpy.dtypes.Float32DType',
-    'numpy.dtypes.Int64DType',
-    'numpy.dtypes.Int32DType',
-    'numpy.dtypes.BoolDType',
-    'collections.OrderedDict',
-)
+    'numpy.core.multiarray._reconstruct',
+    'numpy.core.multiarray.scalar',
+    'builtins.getattr',
+) + tuple(f'numpy.dtypes.{kind}DType' for kind in (
+    'Bool', 'Float16', 'Float32', 'Float64', 'Int8', 'Int16', 'Int32',
+    'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64'))
 
 _trust_all = False
 
@@ -134,12 +138,16 @@ def load_local_checkpoint(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as exc:
+            found = re.search(
+                r"GLOBAL (\S+)|function (<[^>]*>|\S+)|got <class '([^']+)'",
+                str(exc))
+            culprit = next((g for g in found.groups() if g),
+                           'unknown') if found else 'unknown'
             raise UntrustedCheckpointError(
-                f'{filename} contains a pickled object outside the types '
+                f'{filename} pickles {culprit}, which is not among the types '
                 'mmengine checkpoints hold, so it was not loaded. If you '
                 'trust its source, pass --trust-checkpoint (or call '
-                'mmctx.compat.trust_checkpoints()). torch said: '
-                f'{str(exc).splitlines()[0]}') from exc
+                'mmctx.compat.trust_checkpoints()).') from exc
 
 
 def install_checkpoint_loader(

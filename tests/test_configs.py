@@ -6,6 +6,7 @@ import os.path as osp
 import pytest
 import torch
 from mmengine.config import Config
+from mmengine.hub import get_config
 from mmengine.model.utils import revert_sync_batchnorm
 from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import PixelData
@@ -74,8 +75,7 @@ def test_gc_config_matches_mmdet_gcnet_model():
     ours = build_model(
         Config.fromfile(osp.join(ROOT, 'configs', 'mask_rcnn_gc_r50_fpn.py')))
     reference = build_model(
-        Config.fromfile('mmdet::gcnet/'
-                        'mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'))
+        get_config('mmdet::gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'))
     assert _num_params(ours) == _num_params(reference)
     assert round(_num_params(ours) / 1e6, 2) == 46.92
     # a checkpoint of mmdet's GCNet model loads with identical keys

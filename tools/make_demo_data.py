@@ -15,7 +15,7 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--num-train', type=int, default=200)
     parser.add_argument('--num-val', type=int, default=40)
     parser.add_argument(
-        '--size', type=int, nargs=2, default=(256, 256),
+        '--size', type=int, nargs=2, default=(160, 160),
         metavar=('H', 'W'), help='image height and width')
     parser.add_argument('--max-objects', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)

@@ -10,10 +10,28 @@ metainfo = dict(
              (145, 30, 180)])
 num_classes = 5
 width = 64
-scale = (256, 256)
+scale = (160, 160)
 max_iters = 600
-bbox_head = dict(
-    in_channels=width, fc_out_channels=256, num_classes=num_classes)
+# mmengine replaces lists instead of merging them, so the three cascade
+# stages are restated; only width and classes differ from mmdet's.
+bbox_heads = [
+    dict(
+        type='Shared2FCBBoxHead',
+        in_channels=width,
+        fc_out_channels=256,
+        roi_feat_size=7,
+        num_classes=num_classes,
+        bbox_coder=dict(
+            type='DeltaXYWHBBoxCoder',
+            target_means=[0., 0., 0., 0.],
+            target_stds=stds),
+        reg_class_agnostic=True,
+        loss_cls=dict(
+            type='CrossEntropyLoss', use_sigmoid=False, loss_weight=1.0),
+        loss_bbox=dict(type='SmoothL1Loss', beta=1.0, loss_weight=1.0))
+    for stds in ([0.1, 0.1, 0.2, 0.2], [0.05, 0.05, 0.1, 0.1],
+                 [0.033, 0.033, 0.067, 0.067])
+]
 
 model = dict(
     backbone=dict(
@@ -22,9 +40,11 @@ model = dict(
     neck=dict(out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=width),
-        bbox_head=[bbox_head, bbox_head, bbox_head],
-        mask_roi_extractor=dict(out_channels=width),
+        bbox_roi_extractor=dict(
+            out_channels=width, roi_layer=dict(sampling_ratio=2)),
+        bbox_head=bbox_heads,
+        mask_roi_extractor=dict(
+            out_channels=width, roi_layer=dict(sampling_ratio=2)),
         mask_head=dict(
             in_channels=width, conv_out_channels=width,
             num_classes=num_classes)))

@@ -1,6 +1,7 @@
 # CPU-scale GC Mask R-CNN on the demo data (tools/make_demo_data.py).
 # Same model code as ../mask_rcnn_gc_r50_fpn.py; changed: data (5 shape
-# classes, 256x256), head width (64-channel FPN and heads), schedule
+# classes, 160x160), head size (64-channel FPN and heads, 256 sampled RoIs,
+# RoIAlign sampling ratio 2), schedule
 # (iteration-based, a few minutes), and init: no ImageNet checkpoint can be
 # fetched offline, so the backbone trains from scratch with BN in train mode.
 _base_ = '../mask_rcnn_gc_r50_fpn.py'
@@ -12,7 +13,7 @@ metainfo = dict(
              (145, 30, 180)])
 num_classes = 5
 width = 64
-scale = (256, 256)
+scale = (160, 160)
 max_iters = 600
 
 model = dict(
@@ -22,13 +23,16 @@ model = dict(
     neck=dict(out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(
-        bbox_roi_extractor=dict(out_channels=width),
+        bbox_roi_extractor=dict(
+            out_channels=width, roi_layer=dict(sampling_ratio=2)),
         bbox_head=dict(
             in_channels=width, fc_out_channels=256, num_classes=num_classes),
-        mask_roi_extractor=dict(out_channels=width),
+        mask_roi_extractor=dict(
+            out_channels=width, roi_layer=dict(sampling_ratio=2)),
         mask_head=dict(
             in_channels=width, conv_out_channels=width,
-            num_classes=num_classes)))
+            num_classes=num_classes)),
+    train_cfg=dict(rcnn=dict(sampler=dict(num=256))))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),

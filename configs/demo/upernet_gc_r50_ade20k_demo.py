@@ -1,17 +1,13 @@
-# CPU-scale GC UperNet on the ADE20k-layout demo data. Same model code as
-# ../upernet_gc_r50_ade20k.py; changed: data (6 classes, 256x256), head
+# CPU-scale GC UperNet on the ADE20k-layout demo data (ADE20k's 150-class
+# label ids; six of them occur). Same model code as
+# ../upernet_gc_r50_ade20k.py; changed: data (160x160, no resizing), head
 # width (64 channels), schedule (short), BN instead of SyncBN (single CPU
 # process), and no ImageNet init (offline).
 _base_ = '../upernet_gc_r50_ade20k.py'
 
 data_root = 'data/demo/ade'
-metainfo = dict(
-    classes=('backdrop', 'disc', 'box', 'triangle', 'star', 'ring'),
-    palette=[(120, 120, 120), (220, 20, 60), (0, 130, 200), (60, 180, 75),
-             (245, 130, 48), (145, 30, 180)])
-num_classes = 6
 width = 64
-crop_size = (256, 256)
+crop_size = (160, 160)
 max_iters = 400
 norm_cfg = dict(type='BN', requires_grad=True)
 
@@ -19,10 +15,8 @@ model = dict(
     pretrained=None,
     data_preprocessor=dict(size=crop_size),
     backbone=dict(norm_cfg=norm_cfg),
-    decode_head=dict(
-        channels=width, num_classes=num_classes, norm_cfg=norm_cfg),
-    auxiliary_head=dict(
-        channels=width, num_classes=num_classes, norm_cfg=norm_cfg))
+    decode_head=dict(channels=width, norm_cfg=norm_cfg),
+    auxiliary_head=dict(channels=width, norm_cfg=norm_cfg))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -39,14 +33,12 @@ train_dataloader = dict(
     batch_size=4,
     num_workers=1,
     persistent_workers=False,
-    dataset=dict(
-        data_root=data_root, metainfo=metainfo, pipeline=train_pipeline))
+    dataset=dict(data_root=data_root, pipeline=train_pipeline))
 val_dataloader = dict(
     batch_size=1,
     num_workers=1,
     persistent_workers=False,
-    dataset=dict(
-        data_root=data_root, metainfo=metainfo, pipeline=test_pipeline))
+    dataset=dict(data_root=data_root, pipeline=test_pipeline))
 test_dataloader = val_dataloader
 
 train_cfg = dict(max_iters=max_iters, val_interval=max_iters)

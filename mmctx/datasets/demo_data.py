@@ -22,18 +22,15 @@ from pycocotools import mask as mask_utils
 
 from .scenes import CLASSES, render_scene
 
-#: Semantic classes of the ADE-layout set (PNG value = index + 1).
-SEMANTIC_CLASSES = ('backdrop', ) + CLASSES
-#: mmdet/mmseg ``metainfo`` dicts for configs using the demo data.
-COCO_METAINFO = dict(
-    classes=CLASSES,
-    palette=[(220, 20, 60), (0, 130, 200), (60, 180, 75), (245, 130, 48),
-             (145, 30, 180)])
-ADE_METAINFO = dict(
-    classes=SEMANTIC_CLASSES,
-    palette=[(120, 120, 120)] + COCO_METAINFO['palette'])
-
-
+#: ADE20k class (PNG value = 1-based ADE20k id) standing in for the
+#: backdrop and each scene class in the semantic set.
+ADE_STAND_INS = dict(
+    backdrop=('wall', 1),
+    disc=('plate', 143),
+    box=('box', 42),
+    triangle=('signboard', 44),
+    star=('flower', 67),
+    ring=('clock', 149))
 def _check(num_images: int, size: Tuple[int, int]) -> None:
     if num_images < 1:
         raise ValueError(f'number of images must be >= 1, got {num_images}')
@@ -140,9 +137,9 @@ def write_ade_semantic(root: str,
         os.makedirs(label_dir, exist_ok=True)
         for index in range(count):
             image, objects = render_scene(rng, size, max_objects)
-            labels = np.ones(size, np.uint8)  # backdrop
+            labels = np.full(size, ADE_STAND_INS['backdrop'][1], np.uint8)
             for obj in objects:
-                labels[obj.mask] = obj.label + 2
+                labels[obj.mask] = ADE_STAND_INS[CLASSES[obj.label]][1]
             stem = f'ADE_{split}_{index:08d}'
             Image.fromarray(image).save(
                 osp.join(image_dir, stem + '.jpg'), quality=95)

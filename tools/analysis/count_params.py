@@ -1,0 +1,33 @@
+"""Print the parameter count of the model each config builds.
+
+Example:
+    python tools/analysis/count_params.py configs/mask_rcnn_gc_r50_fpn.py
+    python tools/analysis/count_params.py configs/*.py
+"""
+import argparse
+
+from mmengine.config import Config
+from mmengine.registry import MODELS, init_default_scope
+
+import mmctx  # noqa: F401  (registers modules)
+
+
+def count(config: str) -> int:
+    """Number of parameters of the model built from ``config``."""
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.default_scope)
+    model = MODELS.build(cfg.model)
+    return sum(p.numel() for p in model.parameters())
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument('configs', nargs='+', help='config files')
+    args = parser.parse_args()
+    print('| config | parameters |\n|---|---|')
+    for config in args.configs:
+        print(f'| {config} | {count(config) / 1e6:.2f}M |')
+
+
+if __name__ == '__main__':
+    main()
