@@ -13,7 +13,7 @@ install:
 demo: install
 	$(PYTHON) tools/make_demo_data.py --out $(DEMO_DATA)
 	$(PYTHON) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_WORK)
-	$(PYTHON) tools/test.py $(DEMO_CFG) $(DEMO_WORK)/last_checkpoint
+	$(PYTHON) tools/test.py $(DEMO_CFG) $$(cat $(DEMO_WORK)/last_checkpoint)
 
 test: install
 	$(PYTHON) -m pytest tests

@@ -14,8 +14,8 @@ explain a broken mmcv install before those packages fail to import.
 import importlib
 import os.path as osp
 import pickle
-import re
 import warnings
+import zipfile
 from typing import Any, Callable, List, Optional, Tuple
 
 import torch
@@ -26,13 +26,9 @@ MMCV_FIX = ('pip uninstall -y mmcv && MMCV_WITH_OPS=1 pip install '
             'installed first), or run `make install`')
 
 #: Objects mmengine 0.10.7 checkpoints pickle besides tensors and builtin
-#: containers: the message hub's history buffers, the numpy arrays, dtypes
-#: and scalars logged in them (under numpy 2's ``numpy._core`` and numpy 1's
-#: ``numpy.core`` names, plus numpy 2's numeric dtype classes), and
-#: ``getattr``, which a ``HistoryBuffer`` needs
-#: because it stores its statistics methods as bound methods. torch's
-#: weights-only unpickler calls nothing outside this list, so ``getattr`` can
-#: fetch attributes of allowed objects but never invoke them.
+#: containers: the message hub's history buffers and the numpy arrays,
+#: dtypes and scalars logged in them (under numpy 2's ``numpy._core`` and
+#: numpy 1's ``numpy.core`` names, plus numpy 2's numeric dtype classes).
 _CHECKPOINT_GLOBALS = (
     'mmengine.logging.history_buffer.HistoryBuffer',
     'numpy.ndarray',
@@ -41,12 +37,13 @@ _CHECKPOINT_GLOBALS = (
     'numpy._core.multiarray.scalar',
     'numpy.core.multiarray._reconstruct',
     'numpy.core.multiarray.scalar',
-    'builtins.getattr',
 ) + tuple(f'numpy.dtypes.{kind}DType' for kind in (
     'Bool', 'Float16', 'Float32', 'Float64', 'Int8', 'Int16', 'Int32',
     'Int64', 'UInt8', 'UInt16', 'UInt32', 'UInt64'))
 
 _trust_all = False
+_WEIGHTS_ONLY_MARKER = 'WeightsUnpickler error:'
+_HISTORY_STATISTICS = frozenset(('min', 'max', 'mean', 'current'))
 
 
 class MMCVOpsMissingError(ImportError):
@@ -84,6 +81,36 @@ def _resolve(qualified_name: str) -> Optional[Any]:
             return None
 
 
+def history_buffer_getattr(obj: Any, name: str) -> Any:
+    """``getattr`` as far as a pickled mmengine ``HistoryBuffer`` needs it.
+
+    A ``HistoryBuffer`` pickles its statistics methods as
+    ``getattr(HistoryBuffer, 'mean')`` and the like. The builtin ``getattr``
+    must not be allowed: through it a crafted pickle reaches the builtins
+    dict and can replace a builtin it later gets called.
+
+    Args:
+        obj: ``HistoryBuffer`` or one of its instances.
+        name: A registered statistics method (``min``, ``max``, ``mean``,
+            ``current`` or one added with ``register_statistics``).
+
+    Returns:
+        The method.
+
+    Raises:
+        pickle.UnpicklingError: For any other object or name.
+    """
+    from mmengine.logging import HistoryBuffer
+
+    # the class fills _statistics_methods only when a first buffer is built
+    allowed = _HISTORY_STATISTICS.union(HistoryBuffer._statistics_methods)
+    if (obj is HistoryBuffer
+            or isinstance(obj, HistoryBuffer)) and name in allowed:
+        return getattr(obj, name)
+    raise pickle.UnpicklingError(
+        f'Unsupported call getattr({type(obj).__name__}, {name!r})')
+
+
 def checkpoint_safe_globals() -> List[Tuple[Any, str]]:
     """The non-tensor objects mmengine checkpoints may contain.
 
@@ -91,9 +118,10 @@ def checkpoint_safe_globals() -> List[Tuple[Any, str]]:
         ``(object, name)`` pairs for ``torch.serialization.safe_globals``,
         keyed by the name the pickle stream uses (numpy 2 moved
         ``numpy.core`` to ``numpy._core`` but keeps the old names working,
-        so each name is resolved where it is importable).
+        so each name is resolved where it is importable), and
+        :func:`history_buffer_getattr` standing in for ``builtins.getattr``.
     """
-    pairs = []
+    pairs = [(history_buffer_getattr, 'builtins.getattr')]
     for name in _CHECKPOINT_GLOBALS:
         obj = _resolve(name)
         if obj is not None:
@@ -112,6 +140,14 @@ def trust_checkpoints(trust: bool = True) -> None:
     _trust_all = trust
 
 
+def _looks_like_checkpoint(filename: str) -> bool:
+    """Whether ``filename`` is a torch zip archive or a pickle stream."""
+    if zipfile.is_zipfile(filename):
+        return True
+    with open(filename, 'rb') as f:
+        return f.read(1) == b'\x80'  # pickle protocol opcode
+
+
 def load_local_checkpoint(filename: str,
                           map_location: Optional[Any] = None) -> Any:
     """Load a local checkpoint, allowing only mmengine's own object types.
@@ -126,10 +162,15 @@ def load_local_checkpoint(filename: str,
     Raises:
         FileNotFoundError: If ``filename`` does not exist.
         UntrustedCheckpointError: If the file pickles any other object.
+        pickle.UnpicklingError: If the file is not a checkpoint at all.
     """
     filename = osp.expanduser(filename)
     if not osp.isfile(filename):
         raise FileNotFoundError(f'{filename} can not be found.')
+    if not _looks_like_checkpoint(filename):
+        raise pickle.UnpicklingError(
+            f'{filename} is not a torch checkpoint (neither a torch zip '
+            'archive nor a pickle)')
     if _trust_all:
         return torch.load(
             filename, map_location=map_location, weights_only=False)
@@ -138,15 +179,14 @@ def load_local_checkpoint(filename: str,
             return torch.load(
                 filename, map_location=map_location, weights_only=True)
         except pickle.UnpicklingError as exc:
-            found = re.search(
-                r"GLOBAL (\S+)|function (<[^>]*>|\S+)|got <class '([^']+)'",
-                str(exc))
-            culprit = next((g for g in found.groups() if g),
-                           'unknown') if found else 'unknown'
+            text = str(exc)
+            reason = text.split(_WEIGHTS_ONLY_MARKER,
+                                1)[1].strip().split('\n\n')[0]
+            reason = ' '.join(reason.split()).split(' Please use')[0]
             raise UntrustedCheckpointError(
-                f'{filename} pickles {culprit}, which is not among the types '
-                'mmengine checkpoints hold, so it was not loaded. If you '
-                'trust its source, pass --trust-checkpoint (or call '
+                f'{filename} was not loaded: it holds something mmengine '
+                f'checkpoints do not ({reason}). If you trust its source, '
+                'pass --trust-checkpoint (or call '
                 'mmctx.compat.trust_checkpoints()).') from exc
 
 

@@ -52,8 +52,7 @@ def load_config(config: str, args: argparse.Namespace) -> Config:
             :func:`add_common_args`.
 
     Returns:
-        The config, with ``work_dir``, ``launcher`` and CPU-distributed
-        settings filled in.
+        The config, with ``work_dir`` and ``launcher`` filled in.
 
     Raises:
         ValueError: If the config's ``default_scope`` is neither mmdet nor
@@ -75,15 +74,17 @@ def load_config(config: str, args: argparse.Namespace) -> Config:
     cfg.launcher = args.launcher
     if args.trust_checkpoint:
         trust_checkpoints()
-    prepare_distributed(cfg, args.launcher)
     return cfg
 
 
 def prepare_distributed(cfg: Config, launcher: str) -> None:
-    """Set up a CPU (gloo) process group when CUDA is not available.
+    """Start a gloo process group and a CPU DDP wrapper without CUDA.
+
+    The runner then finds the group initialised and skips mmengine's
+    ``init_dist``. On CUDA machines nothing changes.
 
     Args:
-        cfg: Config to adjust (dist backend and DDP wrapper).
+        cfg: Config whose DDP wrapper is set for CPU modules.
         launcher: One of :data:`LAUNCHERS`.
 
     Raises:
@@ -94,7 +95,6 @@ def prepare_distributed(cfg: Config, launcher: str) -> None:
     if launcher != 'pytorch':
         raise ValueError(f'--launcher {launcher} needs CUDA; CPU runs '
                          'support --launcher pytorch (tools/dist_train.sh)')
-    cfg.env_cfg = dict(cfg.get('env_cfg', {}), dist_cfg=dict(backend='gloo'))
     cfg.model_wrapper_cfg = dict(
         type='MMDistributedDataParallel',
         device_ids=None,
@@ -120,6 +120,9 @@ def set_resume(cfg: Config, resume: Optional[str]) -> None:
 
 def enable_amp(cfg: Config) -> None:
     """Switch the optimizer wrapper to mixed precision.
+
+    Args:
+        cfg: Config whose ``optim_wrapper`` is changed.
 
     Raises:
         RuntimeError: On a machine without CUDA, where mmengine's

@@ -19,10 +19,13 @@ GC_C3_C5 = [
 
 
 def test_resnet50_state_dict_loads_with_only_gc_keys_missing():
-    reference = ResNet(depth=50).state_dict()
+    # torchvision's resnet50 layout: mmdet's backbone keys plus a classifier
+    reference = dict(ResNet(depth=50).state_dict())
+    reference.update({'fc.weight': torch.zeros(1000, 2048),
+                      'fc.bias': torch.zeros(1000)})
     model = CtxResNet(depth=50, plugins=GC_C3_C5)
     result = model.load_state_dict(reference, strict=False)
-    assert not result.unexpected_keys
+    assert sorted(result.unexpected_keys) == ['fc.bias', 'fc.weight']
     assert result.missing_keys
     assert all('.context_block.' in key for key in result.missing_keys)
     gc_keys = {key for key in model.state_dict() if 'context_block' in key}
@@ -40,6 +43,15 @@ def test_without_plugins_equals_mmdet_resnet():
     x = torch.randn(1, 3, 64, 96)
     for ours, theirs in zip(model(x), reference(x)):
         torch.testing.assert_close(ours, theirs)
+
+
+def test_same_seed_gives_mmdet_resnet_initial_weights():
+    torch.manual_seed(1)
+    reference = ResNet(depth=50).state_dict()
+    torch.manual_seed(1)
+    model = CtxResNet(depth=50).state_dict()
+    for key, value in reference.items():
+        assert torch.equal(model[key], value), key
 
 
 def test_resnext_keys_and_shapes_match_mmdet():

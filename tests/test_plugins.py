@@ -67,6 +67,28 @@ def test_nl_equals_mmcv_non_local(mode, use_scale, sub_sample):
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
 
 
+@pytest.mark.parametrize('observed', [False, True])
+def test_nl_uses_fused_attention_unless_observed(monkeypatch, observed):
+    calls = []
+    fused = torch.nn.functional.scaled_dot_product_attention
+
+    def spy(*args, **kwargs):
+        calls.append(args[0].shape)
+        return fused(*args, **kwargs)
+
+    monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention',
+                        spy)
+    block = NonLocalBlock(16)
+    x = torch.randn(2, 16, 5, 6)
+    if observed:
+        with capture_attention(block):
+            block(x)
+        assert calls == []
+    else:
+        block(x)
+        assert calls == [(2, 1, 30, 8)]
+
+
 def test_nl_with_norm_zero_inits_norm():
     block = NonLocalBlock(16, norm_cfg=dict(type='BN'))
     assert torch.count_nonzero(block.conv_out.norm.weight) == 0
@@ -188,3 +210,15 @@ def test_capture_unknown_name_lists_available():
     model = torch.nn.Sequential(GCBlock(16, ratio=0.25))
     with pytest.raises(KeyError, match="available: \\['0'\\]"):
         capture_attention(model, names=['nope'])
+
+
+def test_nested_captures_both_record():
+    model = torch.nn.Sequential(GCBlock(16, ratio=0.25))
+    x = torch.randn(1, 16, 4, 4)
+    with capture_attention(model) as outer:
+        model(x)
+        with capture_attention(model) as inner:
+            model(x)
+        model(x)
+    assert len(inner['0']) == 1 and len(outer['0']) == 3
+    assert not model[0].observed

@@ -33,10 +33,11 @@ def test_names_do_not_shadow_openmmlab_modules(name):
         assert name not in registry.module_dict
 
 
-@pytest.mark.parametrize('scope,backbone', [
-    ('mmdet', dict(type='ResNet', depth=50)),
-    ('mmseg', dict(type='ResNetV1c', depth=50)),
-])
+@pytest.mark.parametrize('scope', ['mmdet', 'mmseg'])
+@pytest.mark.parametrize('backbone', [
+    dict(type='mmdet.ResNet', depth=50),
+    dict(type='mmseg.ResNetV1c', depth=50),
+], ids=['mmdet.ResNet', 'mmseg.ResNetV1c'])
 @pytest.mark.parametrize('plugin', PLUGINS, ids=lambda p: p['type'])
 def test_plugin_in_openmmlab_resnets(scope, backbone, plugin):
     registry = MMDET_MODELS if scope == 'mmdet' else MMSEG_MODELS

@@ -4,6 +4,7 @@ checkpoint loading."""
 import collections
 import os
 import os.path as osp
+import pickle
 import socket
 import subprocess
 import sys
@@ -133,6 +134,14 @@ class NotAnMMEngineType:
     """Stands for an arbitrary object pickled into a checkpoint."""
 
 
+class ReachesBuiltins:
+    """Pickles as ``getattr(getattr, '__self__')``: the first step of an
+    attack that reaches the builtins dict and replaces a builtin."""
+
+    def __reduce__(self):
+        return getattr, (getattr, '__self__')
+
+
 def test_checkpoint_with_foreign_object_is_refused(tmp_path):
     path = tmp_path / 'odd.pth'
     torch.save(
@@ -147,3 +156,28 @@ def test_checkpoint_with_foreign_object_is_refused(tmp_path):
     finally:
         trust_checkpoints(False)
     assert isinstance(loaded['meta']['extra'], NotAnMMEngineType)
+
+
+def test_builtin_getattr_is_not_allowed(tmp_path):
+    path = tmp_path / 'crafted.pth'
+    torch.save(dict(meta=dict(x=ReachesBuiltins())), path)
+    with pytest.raises(UntrustedCheckpointError, match='getattr'):
+        _load_checkpoint(str(path))
+
+
+def test_history_buffer_statistics_survive_the_round_trip(tmp_path):
+    from mmengine.logging import HistoryBuffer
+    buffer = HistoryBuffer()
+    for value in (1., 2., 6.):
+        buffer.update(value)
+    path = tmp_path / 'hub.pth'
+    torch.save(dict(message_hub=dict(log_scalars=dict(loss=buffer))), path)
+    loaded = _load_checkpoint(str(path))['message_hub']['log_scalars']
+    assert loaded['loss'].mean() == 3. and loaded['loss'].max() == 6.
+
+
+def test_text_file_is_reported_as_not_a_checkpoint(tmp_path):
+    path = tmp_path / 'last_checkpoint'
+    path.write_text('/somewhere/iter_2.pth')
+    with pytest.raises(pickle.UnpicklingError, match='not a torch checkpoint'):
+        _load_checkpoint(str(path))

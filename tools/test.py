@@ -5,13 +5,25 @@ Example:
     python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
 """
 import argparse
+from typing import Optional
+
+from mmengine.config import Config
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
-from mmctx.launch import build_runner, load_config, parse
+from mmctx.launch import (build_runner, load_config, parse,
+                          prepare_distributed)
 
 
-def configure_outputs(cfg, out: str, show_dir: str) -> None:
-    """Apply ``--out`` and ``--show-dir`` the way mmdet/mmseg tools do."""
+def configure_outputs(cfg: Config, out: Optional[str],
+                      show_dir: Optional[str]) -> None:
+    """Apply ``--out`` and ``--show-dir`` the way mmdet/mmseg tools do.
+
+    Args:
+        cfg: Config to adjust.
+        out: mmdet: pickle path for raw predictions; mmseg: folder for
+            predicted label maps.
+        show_dir: Folder for images with predictions drawn.
+    """
     scope = cfg.default_scope
     if show_dir:
         hook = cfg.default_hooks.visualization
@@ -45,6 +57,7 @@ def main() -> None:
         '--show-dir', help='folder for images with predictions drawn')
     args = parse(parser)
     cfg = load_config(args.config, args)
+    prepare_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     configure_outputs(cfg, args.out, args.show_dir)
     metrics = build_runner(cfg).test()

@@ -9,7 +9,7 @@ import argparse
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.launch import (build_runner, enable_amp, load_config, parse,
-                          set_resume)
+                          prepare_distributed, set_resume)
 
 
 def main() -> None:
@@ -29,6 +29,7 @@ def main() -> None:
         'work dir when no path is given')
     args = parse(parser)
     cfg = load_config(args.config, args)
+    prepare_distributed(cfg, args.launcher)
     if args.amp:
         enable_amp(cfg)
     if args.auto_scale_lr:

@@ -18,8 +18,7 @@ max_iters = 600
 
 model = dict(
     backbone=dict(
-        frozen_stages=-1, norm_eval=False, zero_init_residual=True,
-        init_cfg=None),
+        frozen_stages=-1, norm_eval=False, init_cfg=None),
     neck=dict(out_channels=width),
     rpn_head=dict(in_channels=width, feat_channels=width),
     roi_head=dict(

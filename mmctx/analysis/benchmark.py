@@ -1,18 +1,19 @@
 """Forward+backward time and peak memory of a block, each measured in a
 fresh process so that one measurement's allocations never hide another's.
 
-Memory is the growth of the process's peak resident set during the first
-forward+backward pass, over the resident set just before it (inputs and
-weights already allocated). It works on CPU, where torch keeps no allocator
-statistics; on CUDA the allocator's own peak is used instead.
+On CPU, where torch keeps no allocator statistics, memory is the growth of
+the process's resident set at its peak during the first forward+backward
+pass over the resident set just before it (inputs and weights already
+allocated): the kernel's peak (``VmHWM``) is reset through
+``/proc/self/clear_refs`` first, so earlier imports and builds cannot hide
+it. On CUDA the allocator's own peak is used.
 """
 import importlib
 import multiprocessing as mp
-import resource
 import statistics
 import time
 from dataclasses import dataclass
-from typing import Callable, Dict, List, Sequence, Tuple
+from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
 
@@ -30,8 +31,17 @@ class Measurement:
     peak_mib: float
 
 
-def _rss_peak_mib() -> float:
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+def _proc_status_mib(field: str) -> float:
+    with open('/proc/self/status') as f:
+        for line in f:
+            if line.startswith(field + ':'):
+                return int(line.split()[1]) / 1024  # kB
+    raise RuntimeError(f'/proc/self/status has no {field}')
+
+
+def _reset_peak_rss() -> None:
+    with open('/proc/self/clear_refs', 'w') as f:
+        f.write('5')  # resets VmHWM to the current resident set
 
 
 def _measure(factory: str, args: tuple, shape: Tuple[int, ...],
@@ -56,9 +66,10 @@ def _measure(factory: str, args: tuple, shape: Tuple[int, ...],
         torch.cuda.synchronize()
         peak = (torch.cuda.max_memory_allocated() - base) / 2**20
     else:
-        base = _rss_peak_mib()
+        _reset_peak_rss()
+        base = _proc_status_mib('VmRSS')
         step()
-        peak = _rss_peak_mib() - base
+        peak = _proc_status_mib('VmHWM') - base
     times = []
     for _ in range(repeats):
         start = time.perf_counter()
@@ -111,16 +122,27 @@ class Comparison:
     name: str
     shape: Tuple[int, ...]
     ours: Tuple[str, tuple]
-    reference: Tuple[str, tuple] = None
-    time_target: float = None
-    memory_target: float = None
+    reference: Optional[Tuple[str, tuple]] = None
+    time_target: Optional[float] = None
+    memory_target: Optional[float] = None
 
 
 def run_comparisons(rows: Sequence[Comparison],
                     repeats: int = 3,
                     device: str = 'cpu',
                     log: Callable[[str], None] = print) -> List[Dict]:
-    """Measure every row and return one result dict per row."""
+    """Measure every row, logging each as a table row when done.
+
+    Args:
+        rows: The comparisons to run.
+        repeats: Timed passes per measurement.
+        device: ``'cpu'`` or ``'cuda'``.
+        log: Receives one formatted table row per comparison.
+
+    Returns:
+        One dict per row with both measurements and, where there is a
+        reference, ``time_ratio`` and ``memory_ratio``.
+    """
     results = []
     for row in rows:
         ours = measure(*row.ours, shape=row.shape, repeats=repeats,

@@ -17,11 +17,6 @@ from typing import Callable, Dict, List, Optional, Sequence, Tuple
 import torch
 from torch import nn
 
-#: ``'spatial'`` maps are (N, heads, Q, K) over positions; ``'channel'``
-#: maps (SE gates) are (N, C).
-MAP_KINDS = ('spatial', 'channel')
-
-
 @dataclass
 class AttentionMap:
     """Attention weights of one forward call of one block.
@@ -71,7 +66,7 @@ class AttentionSource:
             weights: Attention weights, see :class:`AttentionMap`.
             query_hw: Query grid size, or ``None`` for channel maps.
             key_hw: Key grid size, or ``None`` for channel maps.
-            kind: One of :data:`MAP_KINDS`.
+            kind: ``'spatial'`` or ``'channel'``.
         """
         observer = self._attention_observer
         if observer is not None:
@@ -104,7 +99,8 @@ class capture_attention:  # noqa: N801 - used as a context manager
             An unknown name raises ``KeyError`` listing the available ones.
 
     The context value is a dict from block name to the list of
-    :class:`AttentionMap` recorded for it, one per forward call.
+    :class:`AttentionMap` recorded for it, one per forward call. Captures
+    nest: an inner capture also passes each map on to the outer one.
     """
 
     def __init__(self,
@@ -124,15 +120,25 @@ class capture_attention:  # noqa: N801 - used as a context manager
             for name in sources
         }
 
+        self._outer: Dict[str, Optional[Observer]] = {}
+
     def _record(self, name: str, module: AttentionSource,
                 attention: AttentionMap) -> None:
         self.maps[name].append(attention)
+        outer = self._outer.get(name)
+        if outer is not None:
+            outer(module, attention)
 
     def __enter__(self) -> Dict[str, List[AttentionMap]]:
         for name, module in self._sources.items():
+            self._outer[name] = module.__dict__.get('_attention_observer')
             module._attention_observer = partial(self._record, name)
         return self.maps
 
     def __exit__(self, *exc_info) -> None:
-        for module in self._sources.values():
-            module.__dict__.pop('_attention_observer', None)
+        for name, module in self._sources.items():
+            outer = self._outer.pop(name)
+            if outer is None:
+                module.__dict__.pop('_attention_observer', None)
+            else:
+                module._attention_observer = outer

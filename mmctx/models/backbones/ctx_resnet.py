@@ -9,7 +9,8 @@ and report only the keys that really differ). On top of mmdet it:
   any registry scope; mmseg 1.2.2's ResNet feeds them all the same input;
 - accepts plug-ins in ``BasicBlock`` (depth 18/34) at ``after_conv1`` and
   ``after_conv2``;
-- takes ResNeXt's ``groups``/``base_width`` for bottleneck depths;
+- takes ResNeXt's ``groups``/``base_width`` for bottleneck depths (and,
+  unlike mmdet's ``ResNeXt``, applies ``zero_init_residual`` to them);
 - lets a plug-in spec name the blocks of a stage it goes into (``blocks``),
   e.g. GCNet's single non-local block in c4;
 - reports bad plug-in specs with ``ValueError`` naming the offending key;
@@ -75,15 +76,6 @@ class CtxBasicBlock(BasicBlock):
         else:
             out = inner(x)
         return self.relu(out)
-
-
-class CtxBottleneck(XBottleneck):
-    """mmdet ResNeXt ``Bottleneck``; with ``groups=1`` it is ResNet's.
-
-    mmdet 3.3.0 already chains plug-ins in bottlenecks; this class exists so
-    that later block-level extensions have one place to live and so that the
-    backbone never depends on which registry scope built it.
-    """
 
 
 class BlockFactory:
@@ -226,12 +218,13 @@ class CtxResNet(ResNet):
     def make_res_layer(self, block: type, num_blocks: int,
                        plugins: Optional[List[dict]], **kwargs) -> ResLayer:
         """Build a stage from the context-aware version of ``block``."""
-        factory = BlockFactory(
-            CtxBasicBlock if block is BasicBlock else CtxBottleneck,
-            num_blocks, plugins)
-        if block is not BasicBlock:
+        if block is BasicBlock:
+            block = CtxBasicBlock
+        elif self.groups > 1:
+            block = XBottleneck
             kwargs.update(
                 groups=self.groups,
                 base_width=self.base_width,
                 base_channels=self.base_channels)
+        factory = BlockFactory(block, num_blocks, plugins)
         return ResLayer(block=factory, num_blocks=num_blocks, **kwargs)

@@ -2,7 +2,9 @@
 
 ``NonLocalBlock`` follows Wang et al. (2018) in the form mmcv's
 ``NonLocal2d`` implements it (same submodule names, so its weights load
-directly): embedded-Gaussian or dot-product pairwise terms over all
+directly; with ``sub_sample`` mmcv nests ``g`` and ``phi`` in a
+``Sequential`` with the pooling, so its ``g.0.``/``phi.0.`` keys map to our
+``g.``/``phi.``): embedded-Gaussian or dot-product pairwise terms over all
 positions, an optional 2x2 max-pool of keys and values, and a
 zero-initialised output projection added to the input. The embedded-Gaussian
 path runs through one fused ``F.scaled_dot_product_attention`` call and the
@@ -13,7 +15,7 @@ dot-product path uses associativity, ``q (k^T v) / N``, so neither keeps an
 query-independent softmax map pools one context vector, which a 1x1 conv
 transforms and adds to every position.
 """
-from typing import Optional, Union
+from typing import Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -118,7 +120,10 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
         y = y.transpose(1, 2).reshape(n, self.inter_channels, h, w)
         return x + self.conv_out(y)
 
-    def _embedded_gaussian(self, query, key, value, query_hw, key_hw):
+    def _embedded_gaussian(self, query: torch.Tensor, key: torch.Tensor,
+                           value: torch.Tensor, query_hw: Tuple[int, int],
+                           key_hw: Tuple[int, int]) -> torch.Tensor:
+        """Softmax attention; tokens are (N, L, C'), returns (N, Lq, C')."""
         scale = self.inter_channels**-0.5 if self.use_scale else 1.0
         if self.observed:
             weights = (query @ key.transpose(1, 2) * scale).softmax(dim=-1)
@@ -128,7 +133,10 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
             query.unsqueeze(1), key.unsqueeze(1), value.unsqueeze(1),
             scale=scale).squeeze(1)
 
-    def _dot_product(self, query, key, value, query_hw, key_hw):
+    def _dot_product(self, query: torch.Tensor, key: torch.Tensor,
+                     value: torch.Tensor, query_hw: Tuple[int, int],
+                     key_hw: Tuple[int, int]) -> torch.Tensor:
+        """Pairwise products over the key count, as mmcv; same shapes."""
         num_keys = key.shape[1]
         if self.observed:
             weights = query @ key.transpose(1, 2) / num_keys
