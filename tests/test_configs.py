@@ -50,8 +50,27 @@ def test_every_config_is_covered():
                      'upernet_r50_ade20k.py',
                      'mask_rcnn_gc_r50_fpn_demo.py',
                      'cascade_mask_rcnn_gc_r50_fpn_demo.py',
-                     'upernet_gc_r50_ade20k_demo.py'):
+                     'upernet_gc_r50_ade20k_demo.py',
+                     'mask_rcnn_bot_r50_fpn.py',
+                     'cascade_mask_rcnn_bot_r50_fpn.py',
+                     'upernet_bot_r50_ade20k.py', 'mask_rcnn_gc_bot_r50_fpn.py',
+                     'mask_rcnn_bot_r50_fpn_demo.py',
+                     'upernet_bot_r50_ade20k_demo.py'):
         assert required in names
+
+
+DEMOS = [p for p in CONFIGS if osp.basename(p).endswith('_demo.py')]
+BLOCK_KEYS = ('type', 'depth', 'plugins', 'mixers', 'heads', 'deep_stem')
+
+
+@pytest.mark.parametrize('path', DEMOS, ids=osp.basename)
+def test_demo_keeps_the_full_scale_backbone_blocks(path):
+    full = osp.join(ROOT, 'configs',
+                    osp.basename(path).replace('_demo.py', '.py'))
+    demo_backbone = Config.fromfile(path).model.backbone
+    full_backbone = Config.fromfile(full).model.backbone
+    for key in BLOCK_KEYS:
+        assert demo_backbone.get(key) == full_backbone.get(key), key
 
 
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)

@@ -21,6 +21,10 @@ from mmctx.datasets import write_ade_semantic, write_coco_instances
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MASK_RCNN = osp.join(ROOT, 'configs', 'demo', 'mask_rcnn_gc_r50_fpn_demo.py')
 UPERNET = osp.join(ROOT, 'configs', 'demo', 'upernet_gc_r50_ade20k_demo.py')
+BOT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
+                         'mask_rcnn_bot_r50_fpn_demo.py')
+BOT_UPERNET = osp.join(ROOT, 'configs', 'demo',
+                       'upernet_bot_r50_ade20k_demo.py')
 SHORT = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
 
 
@@ -108,6 +112,19 @@ def test_gc_upernet_train_test(workspace):
     assert 'mIoU' in output and 'aAcc' in output
     output = train(workspace, UPERNET, work, 4, '--resume')
     assert 'resumed epoch: 0, iter: 2' in output
+
+
+@pytest.mark.parametrize('config,metric', [(BOT_MASK_RCNN, 'coco/segm_mAP'),
+                                           (BOT_UPERNET, 'mIoU')],
+                         ids=['mask_rcnn_bot', 'upernet_bot'])
+def test_bot_demo_train_test(workspace, config, metric):
+    work = workspace / osp.basename(config)[:-3]
+    train(workspace, config, work, 2)
+    output = run_tool(workspace, sys.executable,
+                      osp.join(ROOT, 'tools', 'test.py'), config,
+                      str(work / 'iter_2.pth'), '--work-dir',
+                      str(work / 'test'))
+    assert metric in output
 
 
 def _free_port() -> int:

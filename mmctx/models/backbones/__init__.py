@@ -1,4 +1,4 @@
 """Backbones."""
-from .ctx_resnet import CtxResNet
+from .ctx_resnet import BoTNet, CtxResNet
 
-__all__ = ['CtxResNet']
+__all__ = ['BoTNet', 'CtxResNet']

@@ -13,10 +13,15 @@ and report only the keys that really differ). On top of mmdet it:
   unlike mmdet's ``ResNeXt``, applies ``zero_init_residual`` to them);
 - lets a plug-in spec name the blocks of a stage it goes into (``blocks``),
   e.g. GCNet's single non-local block in c4;
+- replaces the 3x3 ``conv2`` of every block of a stage by a *mixer*
+  (``mixers``: one entry per stage, ``None`` or a mixer config such as
+  BoTNet's ``dict(type='MHSA', heads=4)``). The mixer is built with the
+  conv's ``in_channels``, ``out_channels`` and ``stride`` and keeps its
+  name, so its keys are ``layerX.Y.conv2.*``;
 - reports bad plug-in specs with ``ValueError`` naming the offending key;
 - returns ``self`` from ``train()``/``eval()`` like any ``nn.Module``.
 """
-from typing import List, Optional, Sequence
+from typing import List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -89,14 +94,20 @@ class BlockFactory:
         block: Block class to instantiate.
         num_blocks: Blocks in the stage.
         plugins: The stage's plug-in specs, or ``None``.
+        mixer: Config of the mixer that replaces each block's ``conv2``,
+            or ``None``.
     """
 
-    def __init__(self, block: type, num_blocks: int,
-                 plugins: Optional[List[dict]]) -> None:
+    def __init__(self,
+                 block: type,
+                 num_blocks: int,
+                 plugins: Optional[List[dict]],
+                 mixer: Optional[dict] = None) -> None:
         self.block = block
         self.expansion = block.expansion
         self.num_blocks = num_blocks
         self.plugins = plugins or []
+        self.mixer = mixer
         self.index = 0
 
     def __call__(self, **kwargs) -> nn.Module:
@@ -110,7 +121,16 @@ class BlockFactory:
             ]:
                 selected.append(spec)
         self.index += 1
-        return self.block(plugins=selected or None, **kwargs)
+        block = self.block(plugins=selected or None, **kwargs)
+        if self.mixer is not None:
+            conv = block.conv2
+            block.conv2 = MODELS.build(
+                self.mixer,
+                default_args=dict(
+                    in_channels=conv.in_channels,
+                    out_channels=conv.out_channels,
+                    stride=conv.stride[0]))
+        return block
 
 
 @MODELS.register_module()
@@ -136,6 +156,10 @@ class CtxResNet(ResNet):
             stage_with_dcn, with_cp, zero_init_residual, pretrained,
             init_cfg).
 
+        mixers: One entry per stage: ``None`` keeps the 3x3 conv, a config
+            (e.g. ``dict(type='MHSA', heads=4)``) replaces ``conv2`` of every
+            block of that stage. Default: None (no mixers).
+
     Example:
         >>> backbone = CtxResNet(depth=50, plugins=[dict(
         ...     cfg=dict(type='GCBlock', ratio=1. / 16),
@@ -147,6 +171,7 @@ class CtxResNet(ResNet):
                  groups: int = 1,
                  base_width: int = 4,
                  plugins: Optional[Sequence[dict]] = None,
+                 mixers: Optional[Sequence[Optional[dict]]] = None,
                  **kwargs) -> None:
         if depth not in self.arch_settings:
             raise ValueError(f'depth must be one of '
@@ -158,8 +183,12 @@ class CtxResNet(ResNet):
                              f'152), got depth={depth}')
         self.groups = groups
         self.base_width = base_width
-        self._check_plugins(plugins, depth,
-                            kwargs.get('num_stages', 4))
+        num_stages = kwargs.get('num_stages', 4)
+        self._check_plugins(plugins, depth, num_stages)
+        self.mixers = self._check_mixers(mixers, num_stages,
+                                         kwargs.get('stage_with_dcn'),
+                                         kwargs.get('dcn'))
+        self._stage = 0
         super().__init__(
             depth=depth,
             plugins=list(plugins) if plugins is not None else None,
@@ -206,6 +235,27 @@ class CtxResNet(ResNet):
                     f'indices valid in every selected stage (blocks per '
                     f'stage: {stage_blocks}), got {blocks!r}')
 
+    @staticmethod
+    def _check_mixers(mixers: Optional[Sequence[Optional[dict]]],
+                      num_stages: int, stage_with_dcn: Optional[Sequence],
+                      dcn: Optional[dict]) -> Tuple[Optional[dict], ...]:
+        if mixers is None:
+            return (None, ) * num_stages
+        if isinstance(mixers, dict) or len(mixers) != num_stages:
+            raise ValueError(f'mixers must have one entry (None or a config '
+                             f'dict) per stage (num_stages={num_stages}), '
+                             f'got {mixers!r}')
+        for i, mixer in enumerate(mixers):
+            if mixer is not None and (not isinstance(mixer, dict)
+                                      or 'type' not in mixer):
+                raise ValueError(f'mixers[{i}] must be None or a config dict '
+                                 f'with a "type" key, got {mixer!r}')
+            if mixer is not None and dcn is not None and (
+                    stage_with_dcn is None or stage_with_dcn[i]):
+                raise ValueError(f'mixers[{i}] and dcn both replace conv2 of '
+                                 f'stage {i}; use one of them')
+        return tuple(mixers)
+
     def train(self, mode: bool = True) -> 'CtxResNet':
         """Set train mode (keeping frozen stages and ``norm_eval``).
 
@@ -226,5 +276,44 @@ class CtxResNet(ResNet):
                 groups=self.groups,
                 base_width=self.base_width,
                 base_channels=self.base_channels)
-        factory = BlockFactory(block, num_blocks, plugins)
+        # mmdet's ResNet builds its stages in order, one call each
+        factory = BlockFactory(block, num_blocks, plugins,
+                               self.mixers[self._stage])
+        self._stage += 1
         return ResLayer(block=factory, num_blocks=num_blocks, **kwargs)
+
+
+@MODELS.register_module()
+class BoTNet(CtxResNet):
+    """BoTNet: ResNet with BoTNet's MHSA in place of every c5 3x3 conv.
+
+    Args:
+        depth: 50, 101 or 152.
+        heads: MHSA heads. Default: 4.
+        position: MHSA position encoding. Default: ``'relative'``.
+        max_size: Largest feature size with exact position embeddings.
+            Default: 84.
+        query_chunk: Optional MHSA query chunk. Default: None.
+        **kwargs: Every other :class:`CtxResNet` argument except ``mixers``.
+    """
+
+    def __init__(self,
+                 depth: int = 50,
+                 heads: int = 4,
+                 position: str = 'relative',
+                 max_size: Union[int, Sequence[int]] = 84,
+                 query_chunk: Optional[int] = None,
+                 **kwargs) -> None:
+        if depth not in (50, 101, 152):
+            raise ValueError(f'depth must be one of (50, 101, 152) for '
+                             f'BoTNet, got {depth!r}')
+        if 'mixers' in kwargs:
+            raise ValueError('BoTNet sets mixers itself; use CtxResNet for '
+                             'other mixer layouts')
+        mhsa = dict(type='MHSA', heads=heads, position=position,
+                    max_size=max_size, query_chunk=query_chunk)
+        num_stages = kwargs.get('num_stages', 4)
+        super().__init__(
+            depth=depth,
+            mixers=(None, ) * (num_stages - 1) + (mhsa, ),
+            **kwargs)
