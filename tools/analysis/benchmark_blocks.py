@@ -1,6 +1,7 @@
 """Forward+backward time and peak memory of each block against its
 reference, at the c3/c4/c5 shapes of an 800x1333 image (padded to 800x1344),
-batch 2. Every number is measured in this run, each in a fresh process.
+batch 2, and whole-model inference latency ratios. Every number is measured
+in this run, each in a fresh process.
 
 Example:
     python tools/analysis/benchmark_blocks.py
@@ -8,16 +9,24 @@ Example:
 """
 import argparse
 import json
+import os.path as osp
 
 import torch
+from torch import nn
 
 from mmctx.analysis.benchmark import (TABLE_HEADER, Comparison,
-                                      run_comparisons)
+                                      measure_latency, run_comparisons)
+from mmctx.models import MHSA
+from mmctx.models.attention.rel_pos import relative_logits
 
 BATCH = 2
 #: (channels, height, width) of ResNet-50 c3/c4/c5 at 800x1344.
 STAGES = dict(c3=(512, 100, 168), c4=(1024, 50, 84), c5=(2048, 25, 42))
+#: The first c5 block's MHSA input: 512 channels at stride 16 (50x84).
+MHSA_SHAPE = (BATCH, 512, 50, 84)
 HERE = 'benchmark_blocks'
+CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(
+    osp.abspath(__file__)))), 'configs')
 
 
 def gc_ours(channels):
@@ -55,6 +64,34 @@ def se_mmdet(channels):
     return SELayer(channels, ratio=16)
 
 
+class MaterializedMHSA(nn.Module):
+    """MHSA's math with explicit logits, bias and softmax (the reference)."""
+
+    def __init__(self, channels: int, heads: int = 4) -> None:
+        super().__init__()
+        self.block = MHSA(channels, channels, heads=heads)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        block = self.block
+        b, _, height, width = x.shape
+        q, k, v = block.qkv(x).reshape(b, 3, block.heads, block.head_dim,
+                                       height * width).transpose(
+                                           -1, -2).unbind(1)
+        q = q * block.head_dim**-0.5
+        logits = q @ k.transpose(-1, -2) + relative_logits(
+            q, block.rel_h, block.rel_w, (height, width))
+        out = logits.softmax(-1) @ v
+        return out.transpose(-1, -2).reshape(b, -1, height, width)
+
+
+def mhsa_ours(channels):
+    return MHSA(channels, channels, heads=4)
+
+
+def mhsa_materialized(channels):
+    return MaterializedMHSA(channels)
+
+
 #: name -> (ours, reference or None, reference label, targets by stage)
 BLOCKS = dict(
     gc=('gc_ours', 'gc_mmcv', 'mmcv ContextBlock',
@@ -63,10 +100,23 @@ BLOCKS = dict(
     snl=('snl_ours', None, 'no mmcv counterpart', {}),
     se=('se_ours', 'se_mmdet', 'mmdet SELayer', {}),
 )
+#: model comparisons: (label, ours, reference), configs under configs/
+LATENCY = [('Mask R-CNN BoT50 vs R50', 'mask_rcnn_bot_r50_fpn.py',
+            'mask_rcnn_r50_fpn.py')]
 
 
 def comparisons(blocks, stages):
     rows = []
+    if 'mhsa' in blocks:
+        rows.append(
+            Comparison(
+                name='mhsa first c5 block vs materialized',
+                shape=MHSA_SHAPE,
+                ours=(f'{HERE}:mhsa_ours', (MHSA_SHAPE[1], )),
+                reference=(f'{HERE}:mhsa_materialized', (MHSA_SHAPE[1], )),
+                time_target=0.7,
+                memory_target=0.5))
+        blocks = [b for b in blocks if b != 'mhsa']
     for block in blocks:
         ours, ref, label, targets = BLOCKS[block]
         for stage in stages:
@@ -86,7 +136,14 @@ def comparisons(blocks, stages):
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--blocks', nargs='+', choices=list(BLOCKS), default=list(BLOCKS))
+        '--blocks',
+        nargs='+',
+        choices=list(BLOCKS) + ['mhsa'],
+        default=list(BLOCKS) + ['mhsa'])
+    parser.add_argument(
+        '--no-latency',
+        action='store_true',
+        help='skip the whole-model inference latency ratios')
     parser.add_argument(
         '--stages', nargs='+', choices=list(STAGES), default=list(STAGES))
     parser.add_argument('--repeats', type=int, default=3)
@@ -100,6 +157,16 @@ def main() -> None:
     print(TABLE_HEADER)
     results = run_comparisons(
         comparisons(args.blocks, args.stages), args.repeats, args.device)
+    if not args.no_latency:
+        print('\n| model inference, 1 image 800x1333 | ours s | ref s | ratio |'
+              '\n|---|---|---|---|')
+        for label, ours, ref in LATENCY:
+            ours_s, ref_s = (measure_latency(
+                osp.join(CONFIGS, name), repeats=args.repeats,
+                device=args.device) for name in (ours, ref))
+            print(f'| {label} | {ours_s:.2f} | {ref_s:.2f} | '
+                  f'{ours_s / ref_s:.2f} |')
+            results.append(dict(name=label, ours_s=ours_s, ref_s=ref_s))
     if args.json:
         with open(args.json, 'w') as f:
             json.dump([{k: (v.__dict__ if hasattr(v, '__dict__') else v)

@@ -19,6 +19,7 @@ import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
+from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..attention.observer import AttentionSource
@@ -56,7 +57,9 @@ class MHSA(AttentionSource, BaseModule):
             covers c5 of a 1333x1333 (padded 1344) input at stride 16.
         query_chunk: If set, attend for about this many queries at a time
             (whole rows), bounding the bias and attention memory to
-            ``heads x query_chunk x N`` per image. Default: None (all).
+            ``heads x query_chunk x N`` per image; when gradients are
+            needed each chunk is checkpointed, so training keeps that bound
+            (its bias is recomputed in the backward pass). Default: None.
         init_cfg: mmengine init config. Default: None.
     """
 
@@ -133,14 +136,25 @@ class MHSA(AttentionSource, BaseModule):
         height, width = hw
         rows = height if self.query_chunk is None else max(
             1, self.query_chunk // width)
+        if rows >= height:
+            return self._attend(q, k, v, hw, 0)
+        recompute = torch.is_grad_enabled() and q.requires_grad
         outputs = []
         for first in range(0, height, rows):
             chunk = q[:, :, first * width:(first + rows) * width]
-            outputs.append(
-                F.scaled_dot_product_attention(
-                    chunk, k, v, attn_mask=self._bias(chunk, hw, first),
-                    scale=1.0))
-        return outputs[0] if len(outputs) == 1 else torch.cat(outputs, 2)
+            if recompute:
+                outputs.append(
+                    checkpoint(self._attend, chunk, k, v, hw, first,
+                               use_reentrant=False))
+            else:
+                outputs.append(self._attend(chunk, k, v, hw, first))
+        return torch.cat(outputs, 2)
+
+    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                hw: Tuple[int, int], first_row: int) -> torch.Tensor:
+        """One fused attention call for queries starting at ``first_row``."""
+        return F.scaled_dot_product_attention(
+            q, k, v, attn_mask=self._bias(q, hw, first_row), scale=1.0)
 
     def _observed_attention(self, q: torch.Tensor, k: torch.Tensor,
                             v: torch.Tensor,
