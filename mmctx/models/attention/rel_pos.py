@@ -82,12 +82,13 @@ def _relative_1d(query: torch.Tensor, table: torch.Tensor, size: int,
     return logits.gather(-1, index)
 
 
-def relative_logits(query: torch.Tensor,
-                    rel_h: torch.Tensor,
-                    rel_w: torch.Tensor,
-                    hw: Tuple[int, int],
-                    first_row: int = 0) -> torch.Tensor:
-    """2-D relative position logits ``q . (r_h[dy] + r_w[dx])``.
+def relative_logits_1d(
+        query: torch.Tensor,
+        rel_h: torch.Tensor,
+        rel_w: torch.Tensor,
+        hw: Tuple[int, int],
+        first_row: int = 0) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Per-axis relative logits ``q . r_h[y' - y]`` and ``q . r_w[x' - x]``.
 
     Args:
         query: (B, heads, R*W, D) queries of grid rows ``first_row ..
@@ -99,8 +100,9 @@ def relative_logits(query: torch.Tensor,
         first_row: Grid row of the first query, for query chunks.
 
     Returns:
-        (B, heads, R*W, H*W) additive logits; entry ``[b, n, (y, x),
-        (y', x')]`` is ``q . r_h[y' - y] + q . r_w[x' - x]``.
+        ``(along_h, along_w)`` of shapes (B, heads, R*W, H) and
+        (B, heads, R*W, W): the logit of each query for each key row and
+        each key column.
     """
     height, width = hw
     b, n, length, dim = query.shape
@@ -110,9 +112,83 @@ def relative_logits(query: torch.Tensor,
     along_h = _relative_1d(
         q.transpose(2, 3), relative_table(rel_h, height), height, first_row)
     along_w = _relative_1d(q, relative_table(rel_w, width), width)
-    # (B, n, R, W, H, 1) + (B, n, R, W, 1, W) -> (B, n, R*W, H*W)
-    logits = along_h.transpose(2, 3).unsqueeze(-1) + along_w.unsqueeze(-2)
-    return logits.reshape(b, n, length, height * width)
+    return (along_h.transpose(2, 3).reshape(b, n, length, height),
+            along_w.reshape(b, n, length, width))
+
+
+def relative_logits(query: torch.Tensor,
+                    rel_h: torch.Tensor,
+                    rel_w: torch.Tensor,
+                    hw: Tuple[int, int],
+                    first_row: int = 0) -> torch.Tensor:
+    """2-D relative position logits ``q . (r_h[dy] + r_w[dx])``, materialised.
+
+    Args:
+        query, rel_h, rel_w, hw, first_row: As :func:`relative_logits_1d`.
+
+    Returns:
+        (B, heads, R*W, H*W) logits; entry ``[b, n, (y, x), (y', x')]`` is
+        ``q . r_h[y' - y] + q . r_w[x' - x]``.
+    """
+    along_h, along_w = relative_logits_1d(query, rel_h, rel_w, hw,
+                                          first_row)
+    b, n, length, _ = along_h.shape
+    logits = along_h.unsqueeze(-1) + along_w.unsqueeze(-2)
+    return logits.reshape(b, n, length, hw[0] * hw[1])
+
+
+def relative_attention_inputs(
+        query: torch.Tensor,
+        key: torch.Tensor,
+        value: torch.Tensor,
+        rel_h: torch.Tensor,
+        rel_w: torch.Tensor,
+        hw: Tuple[int, int],
+        first_row: int = 0,
+        multiple: int = 8
+) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
+    """Fold 2-D relative logits into the query and key vectors.
+
+    For query ``(y, x)`` the relative term over key ``(y', x')`` is
+    ``a_h[y'] + a_w[x']`` with ``a = relative_logits_1d(q)``: the dot product
+    of ``[a_h, a_w]`` with the one-hot code ``[e_{y'}, e_{x'}]`` of the key.
+    So ``[q, a_h, a_w] . [k, e_{y'}, e_{x'}] = q . k + relative term``
+    exactly, and attention over the augmented vectors needs no (queries x
+    keys) bias: fused kernels keep their memory savings in training, and
+    gradients reach ``q`` and the tables through ``a``. The value is
+    zero-padded to the same width (fused kernels want equal widths); the
+    caller keeps the first ``D`` output channels.
+
+    Args:
+        query: (B, heads, Lq, D) scaled queries (grid rows from
+            ``first_row``).
+        key: (B, heads, H*W, D) keys.
+        value: (B, heads, H*W, D) values.
+        rel_h, rel_w: Relative tables as :func:`relative_logits_1d`.
+        hw: ``(H, W)`` of the key grid.
+        first_row: Grid row of the first query.
+        multiple: Pad the augmented width to a multiple of this (GPU fused
+            kernels prefer multiples of 8).
+
+    Returns:
+        Augmented ``(query, key, value)``, each (..., D + H + W + pad).
+    """
+    height, width = hw
+    along_h, along_w = relative_logits_1d(query, rel_h, rel_w, hw,
+                                          first_row)
+    rows = torch.arange(height, device=key.device).repeat_interleave(width)
+    cols = torch.arange(width, device=key.device).repeat(height)
+    codes = torch.cat([
+        F.one_hot(rows, height), F.one_hot(cols, width)
+    ], dim=-1).to(key.dtype)  # (H*W, H+W)
+    dim = query.shape[-1] + height + width
+    pad = -dim % multiple
+    query = F.pad(torch.cat([query, along_h.to(query.dtype),
+                             along_w.to(query.dtype)], -1), (0, pad))
+    key = F.pad(
+        torch.cat([key, codes.expand(*key.shape[:-1], -1)], -1), (0, pad))
+    value = F.pad(value, (0, dim + pad - value.shape[-1]))
+    return query, key, value
 
 
 def absolute_embeddings(abs_h: torch.Tensor, abs_w: torch.Tensor,

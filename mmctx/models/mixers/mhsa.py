@@ -8,10 +8,12 @@ the attention (so the first c5 block attends at stride 16).
 
 Unlike reference implementations that fix the feature size at construction,
 the position tables serve any H x W (:mod:`..attention.rel_pos`): exact up
-to ``max_size``, interpolated beyond. Attention runs through
-``F.scaled_dot_product_attention`` with the relative logits as its additive
-mask, optionally over chunks of query rows to bound peak memory; the
-(heads x N x N) weights are built explicitly only while an observer listens.
+to ``max_size``, interpolated beyond. Attention runs through one
+``F.scaled_dot_product_attention`` call on query/key vectors augmented so
+that their dot products include the relative logits exactly, so no
+(heads x N x N) tensor exists in training or inference (optionally over
+chunks of query rows); the weights are built explicitly only while an
+observer listens.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -23,7 +25,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..attention.observer import AttentionSource
-from ..attention.rel_pos import absolute_embeddings, relative_logits
+from ..attention.rel_pos import (absolute_embeddings,
+                                 relative_attention_inputs, relative_logits)
 from ..checks import check_choice, check_positive_int
 
 POSITION_ENCODINGS = ('relative', 'absolute', 'none')
@@ -106,10 +109,11 @@ class MHSA(AttentionSource, BaseModule):
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """(N, in_channels, H, W) -> (N, out_channels, H', W')."""
         b, _, height, width = x.shape
-        # (B, 3, heads, d, N) -> three (B, heads, N, d)
+        # (B, 3, heads, d, N) -> three (B, heads, N, d) with a unit stride
+        # on d, which CPU flash attention needs
         q, k, v = self.qkv(x).reshape(b, 3, self.heads, self.head_dim,
-                                      height * width).transpose(-1,
-                                                                -2).unbind(1)
+                                      height * width).transpose(
+                                          -1, -2).contiguous().unbind(1)
         q = q * self.head_dim**-0.5
         if self.position == 'absolute':
             k = k + absolute_embeddings(self.abs_h, self.abs_w,
@@ -123,12 +127,6 @@ class MHSA(AttentionSource, BaseModule):
         if self.stride == 2:
             out = F.avg_pool2d(out, 2, ceil_mode=True)
         return out
-
-    def _bias(self, q: torch.Tensor, hw: Tuple[int, int],
-              first_row: int) -> Optional[torch.Tensor]:
-        if self.position != 'relative':
-            return None
-        return relative_logits(q, self.rel_h, self.rel_w, hw, first_row)
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    hw: Tuple[int, int]) -> torch.Tensor:
@@ -152,18 +150,27 @@ class MHSA(AttentionSource, BaseModule):
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 hw: Tuple[int, int], first_row: int) -> torch.Tensor:
-        """One fused attention call for queries starting at ``first_row``."""
-        return F.scaled_dot_product_attention(
-            q, k, v, attn_mask=self._bias(q, hw, first_row), scale=1.0)
+        """One fused attention call for queries starting at ``first_row``.
+
+        Relative logits are folded into augmented query/key vectors
+        (:func:`relative_attention_inputs`), not passed as a mask: a mask
+        that needs gradients makes torch fall back to the kernel that
+        materialises the (queries x keys) matrices.
+        """
+        if self.position != 'relative':
+            return F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        q, k, v = relative_attention_inputs(q, k, v, self.rel_h, self.rel_w,
+                                            hw, first_row)
+        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
+        return out[..., :self.head_dim]
 
     def _observed_attention(self, q: torch.Tensor, k: torch.Tensor,
                             v: torch.Tensor,
                             hw: Tuple[int, int]) -> torch.Tensor:
         """Explicit softmax, reported to the observer, same result."""
         logits = q @ k.transpose(-1, -2)
-        bias = self._bias(q, hw, 0)
-        if bias is not None:
-            logits = logits + bias
+        if self.position == 'relative':
+            logits = logits + relative_logits(q, self.rel_h, self.rel_w, hw)
         weights = logits.softmax(dim=-1)
         self.report_attention(weights, hw, hw)
         return weights @ v

@@ -101,8 +101,12 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
             constant_init(self.conv_out.conv, 0)
 
     def _tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, H*W, C)."""
-        return x.flatten(2).transpose(1, 2)
+        """(N, C, H, W) -> (N, H*W, C), contiguous.
+
+        CPU flash attention needs a unit stride on the channel axis; a
+        transposed view silently falls back to the materialising kernel.
+        """
+        return x.flatten(2).transpose(1, 2).contiguous()
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Add the non-local response to ``x`` (N, C, H, W)."""
