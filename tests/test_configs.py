@@ -55,7 +55,11 @@ def test_every_config_is_covered():
                      'cascade_mask_rcnn_bot_r50_fpn.py',
                      'upernet_bot_r50_ade20k.py', 'mask_rcnn_gc_bot_r50_fpn.py',
                      'mask_rcnn_bot_r50_fpn_demo.py',
-                     'upernet_bot_r50_ade20k_demo.py'):
+                     'upernet_bot_r50_ade20k_demo.py',
+                     'mask_rcnn_cot_r50_fpn.py',
+                     'cascade_mask_rcnn_cot_r50_fpn.py',
+                     'upernet_cot_r50_ade20k.py',
+                     'mask_rcnn_cot_r50_fpn_demo.py'):
         assert required in names
 
 

@@ -25,6 +25,8 @@ BOT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
                          'mask_rcnn_bot_r50_fpn_demo.py')
 BOT_UPERNET = osp.join(ROOT, 'configs', 'demo',
                        'upernet_bot_r50_ade20k_demo.py')
+COT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
+                         'mask_rcnn_cot_r50_fpn_demo.py')
 SHORT = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
 
 
@@ -115,9 +117,10 @@ def test_gc_upernet_train_test(workspace):
 
 
 @pytest.mark.parametrize('config,metric', [(BOT_MASK_RCNN, 'coco/segm_mAP'),
-                                           (BOT_UPERNET, 'mIoU')],
-                         ids=['mask_rcnn_bot', 'upernet_bot'])
-def test_bot_demo_train_test(workspace, config, metric):
+                                           (BOT_UPERNET, 'mIoU'),
+                                           (COT_MASK_RCNN, 'coco/segm_mAP')],
+                         ids=['mask_rcnn_bot', 'upernet_bot', 'mask_rcnn_cot'])
+def test_mixer_demo_train_test(workspace, config, metric):
     work = workspace / osp.basename(config)[:-3]
     train(workspace, config, work, 2)
     output = run_tool(workspace, sys.executable,

@@ -10,7 +10,6 @@ it. On CUDA the allocator's own peak is used.
 """
 import importlib
 import multiprocessing as mp
-import statistics
 import time
 from dataclasses import dataclass
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
@@ -23,7 +22,8 @@ class Measurement:
     """Result of one benchmark case.
 
     Args:
-        seconds: Median forward+backward wall time.
+        seconds: Fastest forward+backward wall time of the timed passes
+            (the least disturbed by other work on the machine).
         peak_mib: Extra memory at the peak of one forward+backward, MiB.
     """
 
@@ -77,7 +77,7 @@ def _measure(factory: str, args: tuple, shape: Tuple[int, ...],
         if device == 'cuda':
             torch.cuda.synchronize()
         times.append(time.perf_counter() - start)
-    return Measurement(statistics.median(times), peak)
+    return Measurement(min(times), peak)
 
 
 def measure(factory: str,
@@ -139,14 +139,14 @@ def _latency(config: str, hw: Tuple[int, int], repeats: int,
             if device == 'cuda':
                 torch.cuda.synchronize()
             times.append(time.perf_counter() - start)
-    return statistics.median(times)
+    return min(times)
 
 
 def measure_latency(config: str,
                     hw: Tuple[int, int] = (800, 1333),
                     repeats: int = 3,
                     device: str = 'cpu') -> float:
-    """Median inference time of the model a config builds, one image.
+    """Fastest inference time of the model a config builds, one image.
 
     Args:
         config: Config file path.

@@ -16,7 +16,9 @@ from torch import nn
 
 from mmctx.analysis.benchmark import (TABLE_HEADER, Comparison,
                                       measure_latency, run_comparisons)
-from mmctx.models import MHSA
+from mmctx.models import MHSA, CoTLayer
+from mmctx.models.attention.local_agg import (local_aggregate,
+                                              local_aggregate_unfold)
 from mmctx.models.attention.rel_pos import relative_logits
 
 BATCH = 2
@@ -24,6 +26,8 @@ BATCH = 2
 STAGES = dict(c3=(512, 100, 168), c4=(1024, 50, 84), c5=(2048, 25, 42))
 #: The first c5 block's MHSA input: 512 channels at stride 16 (50x84).
 MHSA_SHAPE = (BATCH, 512, 50, 84)
+#: CoTNet-50's c3 layer width at stride 8.
+COT_SHAPE = (BATCH, 128, 100, 168)
 HERE = 'benchmark_blocks'
 CONFIGS = osp.join(osp.dirname(osp.dirname(osp.dirname(
     osp.abspath(__file__)))), 'configs')
@@ -84,6 +88,36 @@ class MaterializedMHSA(nn.Module):
         return out.transpose(-1, -2).reshape(b, -1, height, width)
 
 
+class Aggregation(nn.Module):
+    """k x k local aggregation of the input with learned per-position
+    weights (one group per 8 channels), by the given implementation."""
+
+    def __init__(self, shape, fn) -> None:
+        super().__init__()
+        b, c, h, w = shape
+        self.fn = fn
+        self.weight = nn.Parameter(torch.randn(b, c // 8, 9, h, w))
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fn(x, self.weight, 3)
+
+
+def aggregation_ours(*shape):
+    return Aggregation(shape, local_aggregate)
+
+
+def aggregation_unfold(*shape):
+    return Aggregation(shape, local_aggregate_unfold)
+
+
+def cot_layer(channels):
+    return CoTLayer(channels, channels)
+
+
+def conv3x3(channels):
+    return nn.Conv2d(channels, channels, 3, padding=1, bias=False)
+
+
 def mhsa_ours(channels):
     return MHSA(channels, channels, heads=4)
 
@@ -102,6 +136,8 @@ BLOCKS = dict(
 )
 #: model comparisons: (label, ours, reference), configs under configs/
 LATENCY = [('Mask R-CNN BoT50 vs R50', 'mask_rcnn_bot_r50_fpn.py',
+            'mask_rcnn_r50_fpn.py'),
+           ('Mask R-CNN CoTNet-50 vs R50', 'mask_rcnn_cot_r50_fpn.py',
             'mask_rcnn_r50_fpn.py')]
 
 
@@ -116,7 +152,22 @@ def comparisons(blocks, stages):
                 reference=(f'{HERE}:mhsa_materialized', (MHSA_SHAPE[1], )),
                 time_target=0.7,
                 memory_target=0.5))
-        blocks = [b for b in blocks if b != 'mhsa']
+    if 'cot' in blocks:
+        rows += [
+            Comparison(
+                name='cot aggregation c3 vs unfold',
+                shape=COT_SHAPE,
+                ours=(f'{HERE}:aggregation_ours', COT_SHAPE),
+                reference=(f'{HERE}:aggregation_unfold', COT_SHAPE),
+                time_target=0.6,
+                memory_target=0.4),
+            Comparison(
+                name='CoT layer c3 vs 3x3 conv',
+                shape=COT_SHAPE,
+                ours=(f'{HERE}:cot_layer', (COT_SHAPE[1], )),
+                reference=(f'{HERE}:conv3x3', (COT_SHAPE[1], ))),
+        ]
+    blocks = [b for b in blocks if b not in ('mhsa', 'cot')]
     for block in blocks:
         ours, ref, label, targets = BLOCKS[block]
         for stage in stages:
@@ -138,22 +189,22 @@ def main() -> None:
     parser.add_argument(
         '--blocks',
         nargs='+',
-        choices=list(BLOCKS) + ['mhsa'],
-        default=list(BLOCKS) + ['mhsa'])
+        choices=list(BLOCKS) + ['mhsa', 'cot'],
+        default=list(BLOCKS) + ['mhsa', 'cot'])
     parser.add_argument(
         '--no-latency',
         action='store_true',
         help='skip the whole-model inference latency ratios')
     parser.add_argument(
         '--stages', nargs='+', choices=list(STAGES), default=list(STAGES))
-    parser.add_argument('--repeats', type=int, default=3)
+    parser.add_argument('--repeats', type=int, default=5)
     parser.add_argument(
         '--device', default='cuda' if torch.cuda.is_available() else 'cpu')
     parser.add_argument('--json', help='also write the results here')
     args = parser.parse_args()
     print(f'device: {args.device}, torch {torch.__version__}, '
           f'threads {torch.get_num_threads()}, batch {BATCH}, '
-          f'median of {args.repeats} forward+backward passes')
+          f'fastest of {args.repeats} forward+backward passes')
     print(TABLE_HEADER)
     results = run_comparisons(
         comparisons(args.blocks, args.stages), args.repeats, args.device)

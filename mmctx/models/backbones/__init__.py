@@ -1,4 +1,4 @@
 """Backbones."""
-from .ctx_resnet import BoTNet, CtxResNet
+from .ctx_resnet import BoTNet, CoTNet, CoTNeXt, CtxResNet
 
-__all__ = ['BoTNet', 'CtxResNet']
+__all__ = ['BoTNet', 'CoTNet', 'CoTNeXt', 'CtxResNet']

@@ -13,11 +13,13 @@ and report only the keys that really differ). On top of mmdet it:
   unlike mmdet's ``ResNeXt``, applies ``zero_init_residual`` to them);
 - lets a plug-in spec name the blocks of a stage it goes into (``blocks``),
   e.g. GCNet's single non-local block in c4;
-- replaces the 3x3 ``conv2`` of every block of a stage by a *mixer*
+- replaces the 3x3 ``conv2`` of every bottleneck of a stage by a *mixer*
   (``mixers``: one entry per stage, ``None`` or a mixer config such as
   BoTNet's ``dict(type='MHSA', heads=4)``). The mixer is built with the
   conv's ``in_channels``, ``out_channels`` and ``stride`` and keeps its
-  name, so its keys are ``layerX.Y.conv2.*``;
+  name, so its keys are ``layerX.Y.conv2.*``; a mixer with its own
+  normalisation (``own_norm_act``, CoTNet) replaces the BN and ReLU after
+  the conv too;
 - reports bad plug-in specs with ``ValueError`` naming the offending key;
 - returns ``self`` from ``train()``/``eval()`` like any ``nn.Module``.
 """
@@ -83,6 +85,49 @@ class CtxBasicBlock(BasicBlock):
         return self.relu(out)
 
 
+class MixerBottleneckForward:
+    """Bottleneck forward in which ``conv2`` may be a mixer.
+
+    A mixer whose ``own_norm_act`` is true (CoTNet's layers) ends in its own
+    normalisation, so the block applies no ``norm2``/ReLU after it (the
+    factory removes ``norm2``); any other ``conv2`` is followed by them as in
+    mmdet. Gradient checkpointing uses the non-reentrant form torch asks for.
+    """
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        """conv1-norm-relu, conv2 (or mixer), conv3-norm, plug-ins, add."""
+
+        def inner(x: torch.Tensor) -> torch.Tensor:
+            out = self.relu(self.norm1(self.conv1(x)))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv1_plugin_names)
+            out = self.conv2(out)
+            if not getattr(self.conv2, 'own_norm_act', False):
+                out = self.relu(self.norm2(out))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv2_plugin_names)
+            out = self.norm3(self.conv3(out))
+            if self.with_plugins:
+                out = self.forward_plugin(out, self.after_conv3_plugin_names)
+            identity = x if self.downsample is None else self.downsample(x)
+            return out + identity
+
+        if self.with_cp and x.requires_grad:
+            out = torch.utils.checkpoint.checkpoint(
+                inner, x, use_reentrant=False)
+        else:
+            out = inner(x)
+        return self.relu(out)
+
+
+class CtxBottleneck(MixerBottleneckForward, Bottleneck):
+    """mmdet's ResNet ``Bottleneck`` with a mixer-aware forward."""
+
+
+class CtxXBottleneck(MixerBottleneckForward, XBottleneck):
+    """mmdet's ResNeXt ``Bottleneck`` with a mixer-aware forward."""
+
+
 class BlockFactory:
     """Builds the blocks of one stage, each with the plug-ins meant for it.
 
@@ -130,6 +175,8 @@ class BlockFactory:
                     in_channels=conv.in_channels,
                     out_channels=conv.out_channels,
                     stride=conv.stride[0]))
+            if getattr(block.conv2, 'own_norm_act', False):
+                delattr(block, block.norm2_name)
         return block
 
 
@@ -188,6 +235,9 @@ class CtxResNet(ResNet):
         self.mixers = self._check_mixers(mixers, num_stages,
                                          kwargs.get('stage_with_dcn'),
                                          kwargs.get('dcn'))
+        if depth < 50 and any(m is not None for m in self.mixers):
+            raise ValueError(f'mixers replace a bottleneck\'s 3x3 conv and '
+                             f'need depth 50, 101 or 152, got depth={depth}')
         self._stage = 0
         super().__init__(
             depth=depth,
@@ -271,11 +321,13 @@ class CtxResNet(ResNet):
         if block is BasicBlock:
             block = CtxBasicBlock
         elif self.groups > 1:
-            block = XBottleneck
+            block = CtxXBottleneck
             kwargs.update(
                 groups=self.groups,
                 base_width=self.base_width,
                 base_channels=self.base_channels)
+        else:
+            block = CtxBottleneck
         # mmdet's ResNet builds its stages in order, one call each
         factory = BlockFactory(block, num_blocks, plugins,
                                self.mixers[self._stage])
@@ -317,3 +369,48 @@ class BoTNet(CtxResNet):
             depth=depth,
             mixers=(None, ) * (num_stages - 1) + (mhsa, ),
             **kwargs)
+
+
+@MODELS.register_module()
+class CoTNet(CtxResNet):
+    """CoTNet: a CoT layer in place of every 3x3 conv of all four stages.
+
+    Args:
+        depth: 50 or 101.
+        kernel_size: CoT context window. Default: 3.
+        **kwargs: Every other :class:`CtxResNet` argument except ``mixers``.
+    """
+
+    mixer_type = 'CoTLayer'
+    depths = (50, 101)
+
+    def __init__(self, depth: int = 50, kernel_size: int = 3,
+                 **kwargs) -> None:
+        if depth not in self.depths:
+            raise ValueError(f'depth must be one of {self.depths} for '
+                             f'{type(self).__name__}, got {depth!r}')
+        if 'mixers' in kwargs:
+            raise ValueError(f'{type(self).__name__} sets mixers itself; use '
+                             'CtxResNet for other mixer layouts')
+        cot = dict(type=self.mixer_type, kernel_size=kernel_size)
+        num_stages = kwargs.get('num_stages', 4)
+        super().__init__(depth=depth, mixers=(cot, ) * num_stages, **kwargs)
+
+
+@MODELS.register_module()
+class CoTNeXt(CoTNet):
+    """CoTNeXt: CoXt layers in a ResNeXt with cardinality 2, width 48.
+
+    Args:
+        depth: 50 or 101.
+        groups: Cardinality. Default: 2.
+        base_width: Width per group. Default: 48.
+        **kwargs: As :class:`CoTNet`.
+    """
+
+    mixer_type = 'CoXtLayer'
+
+    def __init__(self, depth: int = 50, groups: int = 2, base_width: int = 48,
+                 **kwargs) -> None:
+        super().__init__(
+            depth=depth, groups=groups, base_width=base_width, **kwargs)
