@@ -100,8 +100,9 @@ def test_resume_restores_iteration_and_optimizer_state(workspace):
     state = runner.optim_wrapper.state_dict()['state']
     assert state and len(state) == len(saved['optimizer']['state'])
     for key, value in saved['optimizer']['state'].items():
-        torch.testing.assert_close(state[key]['momentum_buffer'],
-                                   value['momentum_buffer'])
+        assert state[key].keys() == value.keys()
+        for name, tensor in value.items():
+            torch.testing.assert_close(state[key][name], tensor)
 
 
 def test_gc_upernet_train_test(workspace):
