@@ -8,8 +8,8 @@ with open('mmctx/version.py') as f:
 setup(
     name='mmctx',
     version=about['__version__'],
-    description=('Context blocks (GCNet global context, non-local, '
-                 'squeeze-excitation) for MMDetection and MMSegmentation'),
+    description=('Context and attention blocks (GCNet, non-local, SE, '
+                 'BoTNet, CoTNet) for MMDetection and MMSegmentation'),
     long_description=open('README.md').read(),
     long_description_content_type='text/markdown',
     packages=find_packages(exclude=('tests', 'configs', 'tools')),

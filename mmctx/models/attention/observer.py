@@ -24,12 +24,15 @@ class AttentionMap:
     Args:
         weights: For ``'spatial'`` maps a (N, heads, Q, K) tensor whose row
             ``[n, h, q]`` holds the weights query ``q`` gives to the ``K``
-            key positions (a global map has ``Q == 1``). For ``'channel'``
-            maps a (N, C) tensor of per-channel gates.
+            key positions (a global map has ``Q == 1``). For ``'local'``
+            maps (CoT) a (N, groups, k*k, H, W) tensor: each position's
+            weights over its k x k window. For ``'channel'`` maps a (N, C)
+            tensor of per-channel gates.
         query_hw: Spatial size of the query grid (``(1, 1)`` for a global
-            map); ``None`` for channel maps.
-        key_hw: Spatial size of the key grid; ``None`` for channel maps.
-        kind: ``'spatial'`` or ``'channel'``.
+            map, the map size for local maps); ``None`` for channel maps.
+        key_hw: Spatial size of the key grid; ``None`` for local and
+            channel maps.
+        kind: ``'spatial'``, ``'local'`` or ``'channel'``.
     """
 
     weights: torch.Tensor
@@ -66,7 +69,7 @@ class AttentionSource:
             weights: Attention weights, see :class:`AttentionMap`.
             query_hw: Query grid size, or ``None`` for channel maps.
             key_hw: Key grid size, or ``None`` for channel maps.
-            kind: ``'spatial'`` or ``'channel'``.
+            kind: ``'spatial'``, ``'local'`` or ``'channel'``.
         """
         observer = self._attention_observer
         if observer is not None:
