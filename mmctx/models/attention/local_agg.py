@@ -6,10 +6,12 @@ v[b, c, y + i - k//2, x + j - k//2]`` (zero outside the map), where one
 weight map of ``G`` serves every ``G``-th channel: channel ``c`` uses group
 ``c mod G``, the interleaved pattern of the official CoTNet kernel.
 
-:func:`local_aggregate` accumulates the k*k shifted products in place.
-Each product only reads views of one padded copy of ``v`` and of ``w``, so
-autograd keeps those views and nothing of size ``k*k*C*H*W``; gradients are
-exact (the same sums as the definition). :func:`local_aggregate_unfold` is
+:func:`local_aggregate` accumulates the k*k shifted products in place,
+each reading views of one padded copy of ``v``; its backward does the same
+in reverse (one padded gradient buffer, the weight gradient filled tap by
+tap). Nothing of size ``k*k*C*H*W`` is ever allocated, only the inputs are
+kept for the backward pass, and gradients are exact (the same sums as the
+definition; float64 gradcheck in the tests). :func:`local_aggregate_unfold` is
 the direct unfold form, kept as the reference for tests and benchmarks.
 """
 import torch
@@ -32,6 +34,75 @@ def _check(value: torch.Tensor, weight: torch.Tensor, kernel: int) -> int:
     return groups
 
 
+def _shifted_products(padded: torch.Tensor, weight: torch.Tensor,
+                      kernel: int, out: torch.Tensor) -> torch.Tensor:
+    """``out += sum_ij w[ij] * padded[shift ij]`` in place.
+
+    ``padded`` is (B, C/G, G, H+2p, W+2p), ``weight`` (B, 1, G, k*k, H, W)
+    and ``out`` (B, C/G, G, H, W).
+    """
+    height, width = out.shape[-2:]
+    for i in range(kernel):
+        for j in range(kernel):
+            out.addcmul_(weight[:, :, :, i * kernel + j],
+                         padded[..., i:i + height, j:j + width])
+    return out
+
+
+class _LocalAggregate(torch.autograd.Function):
+    """Aggregation with a hand-written backward.
+
+    Autograd through the in-place loop would allocate a full-size zero
+    gradient for every slice of the padded values and weights (2*k*k of
+    them); this backward accumulates into one padded gradient buffer and
+    fills the weight gradient tap by tap, keeping only the inputs.
+    """
+
+    @staticmethod
+    def forward(ctx, value: torch.Tensor, weight: torch.Tensor,
+                kernel: int) -> torch.Tensor:
+        ctx.save_for_backward(value, weight)
+        ctx.kernel = kernel
+        b, c, h, w = value.shape
+        groups, pad = weight.shape[1], kernel // 2
+        padded = F.pad(value, (pad, pad, pad, pad)).view(
+            b, c // groups, groups, h + 2 * pad, w + 2 * pad)
+        out = value.new_zeros(b, c // groups, groups, h, w)
+        _shifted_products(padded, weight.unsqueeze(1), kernel, out)
+        return out.view(b, c, h, w)
+
+    @staticmethod
+    def backward(ctx, grad_out: torch.Tensor):
+        value, weight = ctx.saved_tensors
+        kernel = ctx.kernel
+        b, c, h, w = value.shape
+        groups, pad = weight.shape[1], kernel // 2
+        grad = grad_out.contiguous().view(b, c // groups, groups, h, w)
+        grad_value = grad_weight = None
+        if ctx.needs_input_grad[0]:
+            # value[y', x'] fed out[y' - i + p, x' - j + p] with w[ij]
+            grad_padded = grad.new_zeros(b, c // groups, groups, h + 2 * pad,
+                                         w + 2 * pad)
+            taps = weight.unsqueeze(1)
+            for i in range(kernel):
+                for j in range(kernel):
+                    grad_padded[..., i:i + h, j:j + w].addcmul_(
+                        grad, taps[:, :, :, i * kernel + j])
+            grad_value = grad_padded[..., pad:pad + h,
+                                     pad:pad + w].reshape(b, c, h, w)
+        if ctx.needs_input_grad[1]:
+            padded = F.pad(value, (pad, pad, pad, pad)).view(
+                b, c // groups, groups, h + 2 * pad, w + 2 * pad)
+            grad_weight = torch.empty_like(weight)
+            for i in range(kernel):
+                for j in range(kernel):
+                    torch.sum(
+                        grad * padded[..., i:i + h, j:j + w],
+                        dim=1,
+                        out=grad_weight[:, :, i * kernel + j])
+        return grad_value, grad_weight, None
+
+
 def local_aggregate(value: torch.Tensor, weight: torch.Tensor,
                     kernel: int) -> torch.Tensor:
     """Aggregate each k x k window of ``value`` with per-position weights.
@@ -40,25 +111,14 @@ def local_aggregate(value: torch.Tensor, weight: torch.Tensor,
         value: (B, C, H, W) values.
         weight: (B, G, k*k, H, W) weights; channel ``c`` of ``value`` uses
             group ``c mod G``; index ``i*k + j`` is the window offset
-            ``(i - k//2, j - k//2)``.
+            ``(i - k//2, j - k//2)``. Cast to ``value``'s dtype.
         kernel: Odd window size ``k``.
 
     Returns:
         (B, C, H, W) aggregated values, in ``value``'s dtype.
     """
-    groups = _check(value, weight, kernel)
-    b, c, h, w = value.shape
-    pad = kernel // 2
-    padded = F.pad(value, (pad, pad, pad, pad))
-    # channel c = r * G + g uses weight group g: broadcast over r
-    padded = padded.view(b, c // groups, groups, h + 2 * pad, w + 2 * pad)
-    weight = weight.unsqueeze(1)  # (B, 1, G, k*k, H, W)
-    out = value.new_zeros(b, c // groups, groups, h, w)
-    for i in range(kernel):
-        for j in range(kernel):
-            out.addcmul_(weight[:, :, :, i * kernel + j],
-                         padded[..., i:i + h, j:j + w])
-    return out.view(b, c, h, w)
+    _check(value, weight, kernel)
+    return _LocalAggregate.apply(value, weight.to(value.dtype), kernel)
 
 
 def local_aggregate_unfold(value: torch.Tensor, weight: torch.Tensor,
