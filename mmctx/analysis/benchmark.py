@@ -1,5 +1,9 @@
-"""Forward+backward time and peak memory of a block, each measured in a
-fresh process so that one measurement's allocations never hide another's.
+"""Forward+backward time and peak memory of a block against a reference.
+
+Each block's peak memory is measured in a fresh process of its own, so one
+measurement's allocations never hide another's; a block and its reference
+are timed in alternation in one fresh process, so that slow spells of the
+machine hit both alike.
 
 On CPU, where torch keeps no allocator statistics, memory is the growth of
 the process's resident set at its peak during the first forward+backward
@@ -23,7 +27,8 @@ class Measurement:
 
     Args:
         seconds: Fastest forward+backward wall time of the timed passes
-            (the least disturbed by other work on the machine).
+            (the least disturbed by other work on the machine); a block and
+            its reference are timed in alternation in one process.
         peak_mib: Extra memory at the peak of one forward+backward, MiB.
     """
 
@@ -44,40 +49,58 @@ def _reset_peak_rss() -> None:
         f.write('5')  # resets VmHWM to the current resident set
 
 
-def _measure(factory: str, args: tuple, shape: Tuple[int, ...],
-             repeats: int, device: str, threads: int) -> Measurement:
-    if threads:
-        torch.set_num_threads(threads)
+def _build(factory: str, args: tuple, device: str) -> torch.nn.Module:
     module_name, _, func = factory.rpartition(':')
     block = getattr(importlib.import_module(module_name), func)(*args)
-    block = block.to(device).train()
+    return block.to(device).train()
+
+
+def _step(block: torch.nn.Module, x: torch.Tensor, device: str) -> float:
+    """One forward+backward pass; returns its wall time."""
+    start = time.perf_counter()
+    block(x).sum().backward()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    elapsed = time.perf_counter() - start
+    x.grad = None
+    block.zero_grad(set_to_none=True)
+    return elapsed
+
+
+def _peak(factory: str, args: tuple, shape: Tuple[int, ...], device: str,
+          threads: int) -> float:
+    """Extra memory (MiB) at the peak of a first forward+backward pass."""
+    if threads:
+        torch.set_num_threads(threads)
+    block = _build(factory, args, device)
     x = torch.randn(shape, device=device, requires_grad=True)
-
-    def step() -> None:
-        block(x).sum().backward()
-        x.grad = None
-        block.zero_grad(set_to_none=True)
-
     if device == 'cuda':
         torch.cuda.synchronize()
         torch.cuda.reset_peak_memory_stats()
         base = torch.cuda.memory_allocated()
-        step()
-        torch.cuda.synchronize()
-        peak = (torch.cuda.max_memory_allocated() - base) / 2**20
-    else:
-        _reset_peak_rss()
-        base = _proc_status_mib('VmRSS')
-        step()
-        peak = _proc_status_mib('VmHWM') - base
-    times = []
+        _step(block, x, device)
+        return (torch.cuda.max_memory_allocated() - base) / 2**20
+    _reset_peak_rss()
+    base = _proc_status_mib('VmRSS')
+    _step(block, x, device)
+    return _proc_status_mib('VmHWM') - base
+
+
+def _times(factories: Sequence[Tuple[str, tuple]], shape: Tuple[int, ...],
+           repeats: int, device: str, threads: int) -> List[float]:
+    """Fastest pass of each block, timed in alternation in one process so
+    that every block sees the same machine conditions."""
+    if threads:
+        torch.set_num_threads(threads)
+    blocks = [_build(f, a, device) for f, a in factories]
+    x = torch.randn(shape, device=device, requires_grad=True)
+    for block in blocks:  # warm-up
+        _step(block, x, device)
+    best = [float('inf')] * len(blocks)
     for _ in range(repeats):
-        start = time.perf_counter()
-        step()
-        if device == 'cuda':
-            torch.cuda.synchronize()
-        times.append(time.perf_counter() - start)
-    return Measurement(min(times), peak)
+        for i, block in enumerate(blocks):
+            best[i] = min(best[i], _step(block, x, device))
+    return best
 
 
 def measure(factory: str,
@@ -85,23 +108,39 @@ def measure(factory: str,
             shape: Tuple[int, ...] = (2, 256, 64, 64),
             repeats: int = 3,
             device: str = 'cpu',
-            threads: int = 0) -> Measurement:
-    """Time and measure one block in a fresh spawned process.
+            threads: int = 0,
+            reference: Optional[Tuple[str, Sequence]] = None
+            ) -> Tuple[Measurement, Optional[Measurement]]:
+    """Time and measure a block (and its reference) in fresh processes.
+
+    Peak memory of each block comes from a process of its own; the times of
+    the block and its reference come from one process that alternates them.
 
     Args:
         factory: ``'module.path:function'`` returning the block (imported
             in the child process).
         args: Positional arguments of the factory.
         shape: Input shape.
-        repeats: Timed passes after the first (memory) pass.
+        repeats: Timed passes of each block after a warm-up pass.
         device: ``'cpu'`` or ``'cuda'``.
         threads: torch threads in the child; 0 keeps torch's default.
+        reference: ``(factory, args)`` of a reference block, or ``None``.
 
     Returns:
-        The :class:`Measurement`.
+        ``(ours, reference)`` measurements; the second is ``None`` without a
+        reference.
     """
-    return _in_fresh_process(_measure, factory, tuple(args), tuple(shape),
-                             repeats, device, threads)
+    pairs = [(factory, tuple(args))]
+    if reference is not None:
+        pairs.append((reference[0], tuple(reference[1])))
+    times = _in_fresh_process(_times, pairs, tuple(shape), repeats, device,
+                              threads)
+    peaks = [
+        _in_fresh_process(_peak, f, a, tuple(shape), device, threads)
+        for f, a in pairs
+    ]
+    results = [Measurement(t, p) for t, p in zip(times, peaks)]
+    return results[0], (results[1] if reference is not None else None)
 
 
 def _in_fresh_process(func: Callable, *args):
@@ -200,10 +239,8 @@ def run_comparisons(rows: Sequence[Comparison],
     """
     results = []
     for row in rows:
-        ours = measure(*row.ours, shape=row.shape, repeats=repeats,
-                       device=device)
-        ref = (measure(*row.reference, shape=row.shape, repeats=repeats,
-                       device=device) if row.reference else None)
+        ours, ref = measure(*row.ours, shape=row.shape, repeats=repeats,
+                            device=device, reference=row.reference)
         result = dict(name=row.name, shape=row.shape, ours=ours, ref=ref,
                       time_target=row.time_target,
                       memory_target=row.memory_target)
