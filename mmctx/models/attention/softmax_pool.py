@@ -22,8 +22,6 @@ def softmax_pool(x: torch.Tensor,
     """
     n, c = x.shape[:2]
     weights = logits.flatten(1).softmax(dim=1)
-    # (N, 1, C, HW) @ (N, 1, HW, 1) -> (N, 1, C, 1); this layout's backward
-    # (the outer product for x's gradient) runs faster than the 3-D bmm's
-    context = torch.matmul(x.flatten(2).unsqueeze(1), weights[:, None, :,
-                                                              None])
+    # (N, C, HW) @ (N, HW, 1) -> (N, C, 1)
+    context = torch.bmm(x.flatten(2), weights.unsqueeze(-1))
     return context.view(n, c, 1, 1), weights
