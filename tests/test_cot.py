@@ -123,13 +123,29 @@ def test_layer_trains_and_observes_local_weights():
     assert local.kind == 'local' and local.weights.shape == (2, 4, 9, 5, 6)
 
 
+def test_coxt_accepts_channels_last_input():
+    layer = CoXtLayer(32, 32).eval()
+    x = torch.randn(2, 32, 6, 5)
+    torch.testing.assert_close(
+        layer(x.to(memory_format=torch.channels_last)), layer(x))
+
+
+def test_aggregation_backward_is_first_order_only():
+    value = torch.randn(1, 8, 3, 3, requires_grad=True)
+    weight = torch.randn(1, 1, 9, 3, 3, requires_grad=True)
+    (grad, ) = torch.autograd.grad(
+        local_aggregate(value, weight, 3).sum(), value, create_graph=True)
+    with pytest.raises(RuntimeError):  # refused, never silently wrong
+        grad.sum().backward()
+
+
 def test_layer_bf16_autocast_finite():
     layer = CoTLayer(32, 32).eval()
     x = torch.randn(2, 32, 7, 5)
     reference = layer(x)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         low = layer(x)
-    assert torch.isfinite(low).all()
+    assert low.dtype == torch.bfloat16 and torch.isfinite(low).all()
     torch.testing.assert_close(low.float(), reference, rtol=0.1, atol=0.1)
 
 

@@ -53,6 +53,16 @@ def test_mhsa_equals_naive_reference(position, stride, hw):
                                atol=1e-5)
 
 
+def _expected_rows(table: torch.Tensor, size: int) -> torch.Tensor:
+    """Rows for offsets -(size-1)..size-1, computed independently: a raw
+    slice within the table, ``F.interpolate`` beyond it."""
+    max_size = (table.shape[0] + 1) // 2
+    if size <= max_size:
+        return table[max_size - size:max_size + size - 1]
+    return F.interpolate(table.t()[None], size=2 * size - 1, mode='linear',
+                         align_corners=True)[0].t()
+
+
 @pytest.mark.parametrize('hw', [(1, 1), (7, 7), (5, 9), (9, 5), (11, 13)])
 def test_relative_logits_depend_only_on_offsets(hw):
     max_size = 8  # (11, 13) exceeds it: interpolated tables
@@ -63,23 +73,23 @@ def test_relative_logits_depend_only_on_offsets(hw):
     shared = torch.randn(6)  # the same query vector at every position
     q = shared.expand(1, 1, height * width, 6).contiguous()
     logits = relative_logits(q, rel_h, rel_w, hw)[0, 0]
-    for qy, qx, ky, kx, dy, dx in [(0, 0, 0, 0, 1, 1), (0, 0, height - 1,
-                                                          width - 1, 0, 0),
-                                   (height - 1, 0, 0, width - 1, 0, 0)]:
-        if qy + dy >= height or qx + dx >= width or ky + dy >= height or \
-                kx + dx >= width:
+    # shifting query and key together by (dy, dx) keeps the logit
+    for dy, dx in [(1, 1), (1, 0), (0, 2), (2, 3)]:
+        if dy >= height or dx >= width:
             continue
-        base = logits[qy * width + qx, ky * width + kx]
-        moved = logits[(qy + dy) * width + qx + dx,
-                       (ky + dy) * width + kx + dx]
-        torch.testing.assert_close(base, moved)
-    # every (query, key) pair with the same offset has the same logit
+        for qy, qx, ky, kx in [(0, 0, height - 1 - dy, width - 1 - dx),
+                               (height - 1 - dy, 0, 0, width - 1 - dx)]:
+            base = logits[qy * width + qx, ky * width + kx]
+            moved = logits[(qy + dy) * width + qx + dx,
+                           (ky + dy) * width + kx + dx]
+            torch.testing.assert_close(base, moved)
+    # and every logit is the table row of its offset
     ys = torch.arange(height).repeat_interleave(width)
     xs = torch.arange(width).repeat(height)
     dy = ys[None, :] - ys[:, None]
     dx = xs[None, :] - xs[:, None]
-    expected = (relative_table(rel_h, height)[dy + height - 1] @ shared +
-                relative_table(rel_w, width)[dx + width - 1] @ shared)
+    expected = (_expected_rows(rel_h, height)[dy + height - 1] @ shared +
+                _expected_rows(rel_w, width)[dx + width - 1] @ shared)
     torch.testing.assert_close(logits, expected)
 
 
@@ -106,9 +116,10 @@ def test_train_at_one_size_evaluate_at_another_and_grads_reach_tables():
             assert out.shape == (1, 16, *hw) and torch.isfinite(out).all()
 
 
-def test_query_chunks_give_the_same_values_and_gradients():
+@pytest.mark.parametrize('query_chunk', [20, 3])  # 3 < W: one row a chunk
+def test_query_chunks_give_the_same_values_and_gradients(query_chunk):
     block = MHSA(16, 16, heads=4, max_size=12)
-    chunked = MHSA(16, 16, heads=4, max_size=12, query_chunk=20)
+    chunked = MHSA(16, 16, heads=4, max_size=12, query_chunk=query_chunk)
     chunked.load_state_dict(block.state_dict())
     x = torch.randn(2, 16, 9, 7)
     outputs = [m(x) for m in (block, chunked)]
@@ -139,7 +150,7 @@ def test_bf16_autocast_is_finite_and_close():
     reference = block(x)
     with torch.autocast('cpu', dtype=torch.bfloat16):
         low = block(x)
-    assert torch.isfinite(low).all()
+    assert low.dtype == torch.bfloat16 and torch.isfinite(low).all()
     torch.testing.assert_close(low.float(), reference, rtol=0.05, atol=0.05)
 
 
@@ -150,7 +161,7 @@ def test_fp16_autocast_on_gpu_is_finite_and_close():
     reference = block(x)
     with torch.autocast('cuda', dtype=torch.float16):
         low = block(x)
-    assert torch.isfinite(low).all()
+    assert low.dtype == torch.float16 and torch.isfinite(low).all()
     torch.testing.assert_close(low.float(), reference, rtol=0.02, atol=0.02)
 
 
@@ -204,10 +215,34 @@ def test_botnet50_parameters_and_imagenet_init():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(depth=18), 'depth'),
     (dict(depth=50, mixers=(None, ) * 4), 'mixers'),
+    (dict(depth=50, num_stages=3, out_indices=(0, 1, 2)), 'num_stages'),
 ])
 def test_botnet_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         BoTNet(**kwargs)
+
+
+def test_mixers_with_checkpointing_frozen_stages_and_norm_eval():
+    model = BoTNet(depth=50, max_size=8, with_cp=True, frozen_stages=1,
+                   norm_eval=True)
+    model.train()
+    x = torch.randn(2, 3, 64, 96)
+    sum(o.sum() for o in model(x)).backward()
+    assert model.layer4[0].conv2.rel_h.grad.abs().sum() > 0
+    assert model.layer1[0].conv1.weight.grad is None  # frozen
+
+
+def test_mixers_refuse_dilation_and_allow_dcn_elsewhere():
+    with pytest.raises(ValueError, match='dilation'):
+        CtxResNet(depth=50, strides=(1, 2, 2, 1), dilations=(1, 1, 1, 2),
+                  mixers=(None, None, None, dict(type='MHSA')))
+    with pytest.raises(ValueError, match=r'mixers\[3\] and dcn'):
+        CtxResNet(depth=50, dcn=dict(type='DCN', deform_groups=1),
+                  stage_with_dcn=(False, False, True, True),
+                  mixers=(None, None, None, dict(type='MHSA')))
+    # dcn given but used in no stage (mmdet's default stage_with_dcn)
+    CtxResNet(depth=50, dcn=dict(type='DCN', deform_groups=1),
+              mixers=(None, None, None, dict(type='MHSA')))
 
 
 @pytest.mark.parametrize('mixers,match', [

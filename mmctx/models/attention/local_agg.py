@@ -16,6 +16,7 @@ the direct unfold form, kept as the reference for tests and benchmarks.
 """
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 
 
 def _check(value: torch.Tensor, weight: torch.Tensor, kernel: int) -> int:
@@ -65,13 +66,14 @@ class _LocalAggregate(torch.autograd.Function):
         ctx.kernel = kernel
         b, c, h, w = value.shape
         groups, pad = weight.shape[1], kernel // 2
-        padded = F.pad(value, (pad, pad, pad, pad)).view(
+        padded = F.pad(value, (pad, pad, pad, pad)).reshape(
             b, c // groups, groups, h + 2 * pad, w + 2 * pad)
         out = value.new_zeros(b, c // groups, groups, h, w)
         _shifted_products(padded, weight.unsqueeze(1), kernel, out)
         return out.view(b, c, h, w)
 
     @staticmethod
+    @once_differentiable
     def backward(ctx, grad_out: torch.Tensor):
         value, weight = ctx.saved_tensors
         kernel = ctx.kernel
@@ -91,7 +93,7 @@ class _LocalAggregate(torch.autograd.Function):
             grad_value = grad_padded[..., pad:pad + h,
                                      pad:pad + w].reshape(b, c, h, w)
         if ctx.needs_input_grad[1]:
-            padded = F.pad(value, (pad, pad, pad, pad)).view(
+            padded = F.pad(value, (pad, pad, pad, pad)).reshape(
                 b, c // groups, groups, h + 2 * pad, w + 2 * pad)
             grad_weight = torch.empty_like(weight)
             for i in range(kernel):

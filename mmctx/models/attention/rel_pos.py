@@ -137,17 +137,12 @@ def relative_logits(query: torch.Tensor,
     return logits.reshape(b, n, length, hw[0] * hw[1])
 
 
-def relative_attention_inputs(
-        query: torch.Tensor,
-        key: torch.Tensor,
-        value: torch.Tensor,
-        rel_h: torch.Tensor,
-        rel_w: torch.Tensor,
-        hw: Tuple[int, int],
-        first_row: int = 0,
-        multiple: int = 8
-) -> Tuple[torch.Tensor, torch.Tensor, torch.Tensor]:
-    """Fold 2-D relative logits into the query and key vectors.
+def relative_key_inputs(key: torch.Tensor,
+                        value: torch.Tensor,
+                        hw: Tuple[int, int],
+                        multiple: int = 8
+                        ) -> Tuple[torch.Tensor, torch.Tensor]:
+    """Key and value halves of :func:`relative_query_inputs`' folding.
 
     For query ``(y, x)`` the relative term over key ``(y', x')`` is
     ``a_h[y'] + a_w[x']`` with ``a = relative_logits_1d(q)``: the dot product
@@ -157,38 +152,59 @@ def relative_attention_inputs(
     keys) bias: fused kernels keep their memory savings in training, and
     gradients reach ``q`` and the tables through ``a``. The value is
     zero-padded to the same width (fused kernels want equal widths); the
-    caller keeps the first ``D`` output channels.
+    caller keeps the first ``D`` output channels. Keys and values do not
+    depend on which queries attend, so build them once per call.
 
     Args:
-        query: (B, heads, Lq, D) scaled queries (grid rows from
-            ``first_row``).
         key: (B, heads, H*W, D) keys.
         value: (B, heads, H*W, D) values.
-        rel_h, rel_w: Relative tables as :func:`relative_logits_1d`.
         hw: ``(H, W)`` of the key grid.
-        first_row: Grid row of the first query.
-        multiple: Pad the augmented width to a multiple of this (GPU fused
-            kernels prefer multiples of 8).
+        multiple: Pad the augmented width ``D + H + W`` to a multiple of
+            this (GPU fused kernels prefer multiples of 8).
 
     Returns:
-        Augmented ``(query, key, value)``, each (..., D + H + W + pad).
+        Augmented ``(key, value)``, each (B, heads, H*W, D + H + W + pad).
     """
     height, width = hw
-    along_h, along_w = relative_logits_1d(query, rel_h, rel_w, hw,
-                                          first_row)
     rows = torch.arange(height, device=key.device).repeat_interleave(width)
     cols = torch.arange(width, device=key.device).repeat(height)
     codes = torch.cat([
         F.one_hot(rows, height), F.one_hot(cols, width)
     ], dim=-1).to(key.dtype)  # (H*W, H+W)
-    dim = query.shape[-1] + height + width
+    dim = key.shape[-1] + height + width
     pad = -dim % multiple
-    query = F.pad(torch.cat([query, along_h.to(query.dtype),
-                             along_w.to(query.dtype)], -1), (0, pad))
     key = F.pad(
         torch.cat([key, codes.expand(*key.shape[:-1], -1)], -1), (0, pad))
     value = F.pad(value, (0, dim + pad - value.shape[-1]))
-    return query, key, value
+    return key, value
+
+
+def relative_query_inputs(query: torch.Tensor,
+                          rel_h: torch.Tensor,
+                          rel_w: torch.Tensor,
+                          hw: Tuple[int, int],
+                          augmented_width: int,
+                          first_row: int = 0) -> torch.Tensor:
+    """Query half of the folding: ``[q, a_h, a_w]`` (see
+    :func:`relative_key_inputs`).
+
+    Args:
+        query: (B, heads, R*W, D) scaled queries of grid rows from
+            ``first_row``.
+        rel_h, rel_w: Relative tables as :func:`relative_logits_1d`.
+        hw: ``(H, W)`` of the key grid.
+        augmented_width: Width of the augmented keys (zero-padded to it).
+        first_row: Grid row of the first query.
+
+    Returns:
+        (B, heads, R*W, augmented_width) queries.
+    """
+    along_h, along_w = relative_logits_1d(query, rel_h, rel_w, hw,
+                                          first_row)
+    query = torch.cat(
+        [query, along_h.to(query.dtype),
+         along_w.to(query.dtype)], -1)
+    return F.pad(query, (0, augmented_width - query.shape[-1]))
 
 
 def absolute_embeddings(abs_h: torch.Tensor, abs_w: torch.Tensor,

@@ -169,6 +169,10 @@ class BlockFactory:
         block = self.block(plugins=selected or None, **kwargs)
         if self.mixer is not None:
             conv = block.conv2
+            if conv.dilation != (1, 1):
+                raise ValueError(
+                    f'mixers replace an undilated 3x3 conv; this stage has '
+                    f'dilation {conv.dilation[0]} (dilations=...)')
             block.conv2 = MODELS.build(
                 self.mixer,
                 default_args=dict(
@@ -301,7 +305,7 @@ class CtxResNet(ResNet):
                 raise ValueError(f'mixers[{i}] must be None or a config dict '
                                  f'with a "type" key, got {mixer!r}')
             if mixer is not None and dcn is not None and (
-                    stage_with_dcn is None or stage_with_dcn[i]):
+                    stage_with_dcn is not None and stage_with_dcn[i]):
                 raise ValueError(f'mixers[{i}] and dcn both replace conv2 of '
                                  f'stage {i}; use one of them')
         return tuple(mixers)
@@ -364,11 +368,11 @@ class BoTNet(CtxResNet):
                              'other mixer layouts')
         mhsa = dict(type='MHSA', heads=heads, position=position,
                     max_size=max_size, query_chunk=query_chunk)
-        num_stages = kwargs.get('num_stages', 4)
+        if kwargs.get('num_stages', 4) != 4:
+            raise ValueError('BoTNet puts MHSA in c5 and needs num_stages=4, '
+                             f'got num_stages={kwargs["num_stages"]}')
         super().__init__(
-            depth=depth,
-            mixers=(None, ) * (num_stages - 1) + (mhsa, ),
-            **kwargs)
+            depth=depth, mixers=(None, None, None, mhsa), **kwargs)
 
 
 @MODELS.register_module()

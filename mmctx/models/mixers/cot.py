@@ -22,7 +22,8 @@ half of the channels with its half of the weights.
 The aggregation is :func:`..attention.local_agg.local_aggregate` (CPU and
 GPU, any float dtype, exact gradients) in place of the official CuPy kernel.
 Attention weights reach observers as ``kind='local'`` maps of shape
-(N, groups, k*k, H, W).
+(N, groups, k*k, H, W). As in the official layer, the split attention's BN
+sees one pooled value per image, so training needs batches of 2 or more.
 """
 from typing import Optional, Union
 
@@ -136,16 +137,17 @@ class CoTLayer(AttentionSource, BaseModule):
         kk = self.kernel_size**2
         weight = self.embed(self._embed_input(x, key))
         # (B, vg * groups/vg * k*k, H, W) -> per value group (B*vg, G', kk)
-        weight = weight.view(b * self.value_groups,
+        weight = weight.reshape(b * self.value_groups,
                              self.weight_groups // self.value_groups, kk, h,
                              w)
         if self.observed:
             self.report_attention(
-                weight.view(b, self.weight_groups, kk, h, w), (h, w), None,
+                weight.reshape(b, self.weight_groups, kk, h, w), (h, w), None,
                 'local')
-        value = self.value_embed(x).view(b * self.value_groups, -1, h, w)
+        value = self.value_embed(x).reshape(b * self.value_groups, -1, h,
+                                            w)
         dynamic = local_aggregate(value, weight, self.kernel_size)
-        dynamic = F.silu(self.norm(dynamic.view(b, c, h, w)))
+        dynamic = F.silu(self.norm(dynamic.reshape(b, c, h, w)))
         contexts = torch.stack([dynamic, key], dim=2)  # (B, C, 2, H, W)
         gap = contexts.sum(2).mean((2, 3), keepdim=True)
         split = self.fuse(gap).view(b, c, RADIX).softmax(dim=2)

@@ -13,7 +13,9 @@ to ``max_size``, interpolated beyond. Attention runs through one
 that their dot products include the relative logits exactly, so no
 (heads x N x N) tensor exists in training or inference (optionally over
 chunks of query rows); the weights are built explicitly only while an
-observer listens.
+observer listens. The augmented width is ``head_dim + H + W`` rounded up
+to 8 (296 at c5 of a 1344-pixel input); CUDA's flash kernel stops at 256,
+so large maps run on the memory-efficient kernel there.
 """
 from typing import Optional, Sequence, Tuple, Union
 
@@ -25,8 +27,8 @@ from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
 from ..attention.observer import AttentionSource
-from ..attention.rel_pos import (absolute_embeddings,
-                                 relative_attention_inputs, relative_logits)
+from ..attention.rel_pos import (absolute_embeddings, relative_key_inputs,
+                                 relative_logits, relative_query_inputs)
 from ..checks import check_choice, check_positive_int
 
 POSITION_ENCODINGS = ('relative', 'absolute', 'none')
@@ -59,10 +61,11 @@ class MHSA(AttentionSource, BaseModule):
             embeddings; larger maps interpolate the tables. The default, 84,
             covers c5 of a 1333x1333 (padded 1344) input at stride 16.
         query_chunk: If set, attend for about this many queries at a time
-            (whole rows), bounding the bias and attention memory to
-            ``heads x query_chunk x N`` per image; when gradients are
-            needed each chunk is checkpointed, so training keeps that bound
-            (its bias is recomputed in the backward pass). Default: None.
+            (whole rows), bounding what a fused kernel that materialises
+            (e.g. on devices without a flash kernel for the augmented
+            width) holds to ``heads x query_chunk x N`` per image; when
+            gradients are needed each chunk is checkpointed, so training
+            keeps that bound. Default: None.
         init_cfg: mmengine init config. Default: None.
     """
 
@@ -130,8 +133,16 @@ class MHSA(AttentionSource, BaseModule):
 
     def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                    hw: Tuple[int, int]) -> torch.Tensor:
-        """Fused attention, over chunks of query rows if configured."""
+        """Fused attention, over chunks of query rows if configured.
+
+        Relative logits are folded into augmented query/key vectors
+        (:func:`relative_key_inputs`), not passed as a mask: a mask that
+        needs gradients makes torch fall back to the kernel that
+        materialises the (queries x keys) matrices.
+        """
         height, width = hw
+        if self.position == 'relative':
+            k, v = relative_key_inputs(k, v, hw)
         rows = height if self.query_chunk is None else max(
             1, self.query_chunk // width)
         if rows >= height:
@@ -150,17 +161,11 @@ class MHSA(AttentionSource, BaseModule):
 
     def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
                 hw: Tuple[int, int], first_row: int) -> torch.Tensor:
-        """One fused attention call for queries starting at ``first_row``.
-
-        Relative logits are folded into augmented query/key vectors
-        (:func:`relative_attention_inputs`), not passed as a mask: a mask
-        that needs gradients makes torch fall back to the kernel that
-        materialises the (queries x keys) matrices.
-        """
-        if self.position != 'relative':
-            return F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        q, k, v = relative_attention_inputs(q, k, v, self.rel_h, self.rel_w,
-                                            hw, first_row)
+        """One fused attention call for queries starting at ``first_row``
+        (keys and values already augmented for relative positions)."""
+        if self.position == 'relative':
+            q = relative_query_inputs(q, self.rel_h, self.rel_w, hw,
+                                      k.shape[-1], first_row)
         out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
         return out[..., :self.head_dim]
 
