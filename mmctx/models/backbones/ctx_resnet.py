@@ -23,7 +23,7 @@ and report only the keys that really differ). On top of mmdet it:
 - reports bad plug-in specs with ``ValueError`` naming the offending key;
 - returns ``self`` from ``train()``/``eval()`` like any ``nn.Module``.
 """
-from typing import List, Optional, Sequence, Tuple, Union
+from typing import Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -36,6 +36,45 @@ from ..checks import check_positive_int
 
 BOTTLENECK_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 BASIC_POSITIONS = ('after_conv1', 'after_conv2')
+
+
+def run_residual(block: nn.Module, inner: Callable[[torch.Tensor],
+                                                   torch.Tensor],
+                 x: torch.Tensor) -> torch.Tensor:
+    """Run a block's residual function and its final ReLU.
+
+    Args:
+        block: The block (its ``with_cp`` and ``relu`` are used).
+        inner: ``x -> branch(x) + shortcut(x)``.
+        x: Block input.
+
+    Returns:
+        ``relu(inner(x))``, with ``inner`` gradient-checkpointed (the
+        non-reentrant form torch asks for) when ``block.with_cp`` is set.
+    """
+    if block.with_cp and x.requires_grad:
+        out = torch.utils.checkpoint.checkpoint(inner, x, use_reentrant=False)
+    else:
+        out = inner(x)
+    return block.relu(out)
+
+
+def check_preset(name: str, depth: int, depths: Sequence[int],
+                 kwargs: dict) -> None:
+    """Argument checks shared by the mixer presets.
+
+    Args:
+        name: Preset class name, for messages.
+        depth: Requested depth.
+        depths: Depths the preset supports.
+        kwargs: The remaining keyword arguments (must not set ``mixers``).
+    """
+    if depth not in depths:
+        raise ValueError(f'depth must be one of {tuple(depths)} for {name}, '
+                         f'got {depth!r}')
+    if 'mixers' in kwargs:
+        raise ValueError(f'{name} sets mixers itself; use CtxResNet for '
+                         'other mixer layouts')
 
 
 class CtxBasicBlock(BasicBlock):
@@ -77,12 +116,7 @@ class CtxBasicBlock(BasicBlock):
             identity = x if self.downsample is None else self.downsample(x)
             return out + identity
 
-        if self.with_cp and x.requires_grad:
-            out = torch.utils.checkpoint.checkpoint(
-                inner, x, use_reentrant=False)
-        else:
-            out = inner(x)
-        return self.relu(out)
+        return run_residual(self, inner, x)
 
 
 class MixerBottleneckForward:
@@ -112,12 +146,7 @@ class MixerBottleneckForward:
             identity = x if self.downsample is None else self.downsample(x)
             return out + identity
 
-        if self.with_cp and x.requires_grad:
-            out = torch.utils.checkpoint.checkpoint(
-                inner, x, use_reentrant=False)
-        else:
-            out = inner(x)
-        return self.relu(out)
+        return run_residual(self, inner, x)
 
 
 class CtxBottleneck(MixerBottleneckForward, Bottleneck):
@@ -360,12 +389,7 @@ class BoTNet(CtxResNet):
                  max_size: Union[int, Sequence[int]] = 84,
                  query_chunk: Optional[int] = None,
                  **kwargs) -> None:
-        if depth not in (50, 101, 152):
-            raise ValueError(f'depth must be one of (50, 101, 152) for '
-                             f'BoTNet, got {depth!r}')
-        if 'mixers' in kwargs:
-            raise ValueError('BoTNet sets mixers itself; use CtxResNet for '
-                             'other mixer layouts')
+        check_preset('BoTNet', depth, (50, 101, 152), kwargs)
         mhsa = dict(type='MHSA', heads=heads, position=position,
                     max_size=max_size, query_chunk=query_chunk)
         if kwargs.get('num_stages', 4) != 4:
@@ -390,12 +414,7 @@ class CoTNet(CtxResNet):
 
     def __init__(self, depth: int = 50, kernel_size: int = 3,
                  **kwargs) -> None:
-        if depth not in self.depths:
-            raise ValueError(f'depth must be one of {self.depths} for '
-                             f'{type(self).__name__}, got {depth!r}')
-        if 'mixers' in kwargs:
-            raise ValueError(f'{type(self).__name__} sets mixers itself; use '
-                             'CtxResNet for other mixer layouts')
+        check_preset(type(self).__name__, depth, self.depths, kwargs)
         cot = dict(type=self.mixer_type, kernel_size=kernel_size)
         num_stages = kwargs.get('num_stages', 4)
         super().__init__(depth=depth, mixers=(cot, ) * num_stages, **kwargs)
