@@ -45,7 +45,7 @@ def naive_mhsa(block: MHSA, x: torch.Tensor) -> torch.Tensor:
 @pytest.mark.parametrize('position', ['relative', 'absolute', 'none'])
 @pytest.mark.parametrize('stride', [1, 2])
 @pytest.mark.parametrize('hw', [(5, 7), (4, 4), (1, 1)])
-def test_mhsa_equals_naive_reference(position, stride, hw):
+def test_mhsa_equals_naive_reference(position, stride, hw, attention_path):
     block = MHSA(16, 16, stride=stride, heads=4, position=position,
                  max_size=8)
     x = torch.randn(2, 16, *hw)
@@ -102,7 +102,8 @@ def test_tables_within_max_are_exact_slices():
     assert longer[0] == 0 and longer[-1] == 14 and longer[11] == 7
 
 
-def test_train_at_one_size_evaluate_at_another_and_grads_reach_tables():
+def test_train_at_one_size_evaluate_at_another_and_grads_reach_tables(
+        attention_path):
     block = MHSA(16, 16, heads=2, max_size=10)
     optimizer = torch.optim.SGD(block.parameters(), lr=0.1)
     block(torch.randn(2, 16, 6, 8)).square().mean().backward()
@@ -117,7 +118,8 @@ def test_train_at_one_size_evaluate_at_another_and_grads_reach_tables():
 
 
 @pytest.mark.parametrize('query_chunk', [20, 3])  # 3 < W: one row a chunk
-def test_query_chunks_give_the_same_values_and_gradients(query_chunk):
+def test_query_chunks_give_the_same_values_and_gradients(
+        query_chunk, attention_path):
     block = MHSA(16, 16, heads=4, max_size=12)
     chunked = MHSA(16, 16, heads=4, max_size=12, query_chunk=query_chunk)
     chunked.load_state_dict(block.state_dict())
@@ -132,7 +134,7 @@ def test_query_chunks_give_the_same_values_and_gradients(query_chunk):
             rtol=1e-4, atol=1e-5)
 
 
-def test_attention_maps_per_head_and_query():
+def test_attention_maps_per_head_and_query(attention_path):
     block = MHSA(16, 16, heads=4, max_size=8)
     x = torch.randn(2, 16, 5, 6)
     plain = block(x)
@@ -144,7 +146,7 @@ def test_attention_maps_per_head_and_query():
     torch.testing.assert_close(weights.sum(-1), torch.ones(2, 4, 30))
 
 
-def test_bf16_autocast_is_finite_and_close():
+def test_bf16_autocast_is_finite_and_close(attention_path):
     block = MHSA(32, 32, heads=4, max_size=8)
     x = torch.randn(2, 32, 7, 9)
     reference = block(x)

@@ -1,5 +1,5 @@
 """Argument checks that name the offending argument and the allowed values."""
-from typing import Sequence
+from typing import Sequence, Tuple, Union
 
 
 def check_fraction(name: str, value: float) -> None:
@@ -35,3 +35,22 @@ def check_positive_int(name: str, value: object) -> None:
     """
     if isinstance(value, bool) or not isinstance(value, int) or value < 1:
         raise ValueError(f'{name} must be an integer >= 1, got {value!r}')
+
+
+def check_pair(name: str, value: Union[int, Sequence[int]]) -> Tuple[int, int]:
+    """Return ``value`` as a ``(height, width)`` pair of integers >= 1.
+
+    Args:
+        name: Argument name used in the message.
+        value: An int (used for both) or a sequence of two ints.
+
+    Returns:
+        The pair.
+    """
+    pair = (value, value) if isinstance(value, int) else tuple(value)
+    if len(pair) != 2:
+        raise ValueError(f'{name} must be an int or (height, width), '
+                         f'got {value!r}')
+    for item in pair:
+        check_positive_int(name, item)
+    return pair

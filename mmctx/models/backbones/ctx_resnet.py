@@ -437,3 +437,64 @@ class CoTNeXt(CoTNet):
                  **kwargs) -> None:
         super().__init__(
             depth=depth, groups=groups, base_width=base_width, **kwargs)
+
+
+@MODELS.register_module()
+class AAResNet(CtxResNet):
+    """AA-ResNet: attention-augmented 3x3 convs in the last three stages.
+
+    Every bottleneck of c3, c4 and c5 gets an :class:`AAConv` in place of
+    its 3x3 conv; c2 stays convolutional. The paper augments from the last
+    stage backwards as memory allows; c3-c5 reproduces its ImageNet FLOPs
+    (attention at c2 would add about 1 GFLOP at 224x224, against the
+    reported 0.1), and c2 at detection sizes (200x336 positions) would cost
+    far more attention compute than the rest of the network.
+
+    Size: with the paper's formula (conv with ``F_out - d_v`` filters, 1x1
+    q/k/v, ``d_v x d_v`` output projection) each augmented conv has about
+    ``0.39 F_out^2`` fewer parameters than the 3x3 conv it replaces, so
+    AA-ResNet-50 has 25.12M parameters with a 1000-class classifier
+    (tables for 224x224), 0.44M fewer than ResNet-50. The paper's RetinaNet
+    table agrees (AA-R50 33.1M vs R50 33.4M); its ImageNet table's 25.8M
+    (+0.2M) cannot come from the stated formula with any choice of
+    augmented stages, and is not reproduced.
+
+    Args:
+        depth: 50 or 101.
+        heads: Attention heads. Default: 8.
+        kappa: ``d_k / F_out``. Default: 0.2.
+        upsilon: ``d_v / F_out``. Default: 0.1.
+        stages: One bool per stage: which stages are augmented.
+            Default: ``(False, True, True, True)``.
+        max_input_size: Input size up to which the relative tables are
+            exact: each stage's tables cover ``max_input_size / stride``
+            positions (168/84/42 for c3/c4/c5 at the default 1344, the
+            padded long side of COCO's 800x1333). Default: 1344.
+        query_chunk: Optional attention query chunk. Default: None.
+        **kwargs: Every other :class:`CtxResNet` argument except ``mixers``.
+    """
+
+    def __init__(self,
+                 depth: int = 50,
+                 heads: int = 8,
+                 kappa: float = 0.2,
+                 upsilon: float = 0.1,
+                 stages: Sequence[bool] = (False, True, True, True),
+                 max_input_size: int = 1344,
+                 query_chunk: Optional[int] = None,
+                 **kwargs) -> None:
+        check_preset('AAResNet', depth, (50, 101), kwargs)
+        check_positive_int('max_input_size', max_input_size)
+        num_stages = kwargs.get('num_stages', 4)
+        if len(stages) != num_stages:
+            raise ValueError(f'stages must have one bool per stage '
+                             f'(num_stages={num_stages}), got {stages!r}')
+        strides = kwargs.get('strides', (1, 2, 2, 2))
+        mixers, stride = [], 4
+        for on, stage_stride in zip(stages, strides):
+            stride *= stage_stride
+            mixers.append(
+                dict(type='AAConv', heads=heads, kappa=kappa,
+                     upsilon=upsilon, query_chunk=query_chunk,
+                     max_size=-(-max_input_size // stride)) if on else None)
+        super().__init__(depth=depth, mixers=mixers, **kwargs)

@@ -17,31 +17,21 @@ observer listens. The augmented width is ``head_dim + H + W`` rounded up
 to 8 (296 at c5 of a 1344-pixel input); CUDA's flash kernel stops at 256,
 so large maps run on the memory-efficient kernel there.
 """
+from functools import partial
 from typing import Optional, Sequence, Tuple, Union
 
 import torch
 import torch.nn.functional as F
 from mmengine.model import BaseModule
 from torch import nn
-from torch.utils.checkpoint import checkpoint
 
 from ...registry import MODELS
+from ..attention.grid_attention import grid_attention
 from ..attention.observer import AttentionSource
-from ..attention.rel_pos import (absolute_embeddings, relative_key_inputs,
-                                 relative_logits, relative_query_inputs)
-from ..checks import check_choice, check_positive_int
+from ..attention.rel_pos import absolute_embeddings
+from ..checks import check_choice, check_pair, check_positive_int
 
 POSITION_ENCODINGS = ('relative', 'absolute', 'none')
-
-
-def _pair(name: str, value: Union[int, Sequence[int]]) -> Tuple[int, int]:
-    pair = (value, value) if isinstance(value, int) else tuple(value)
-    if len(pair) != 2:
-        raise ValueError(f'{name} must be an int or (height, width), '
-                         f'got {value!r}')
-    for item in pair:
-        check_positive_int(name, item)
-    return pair
 
 
 @MODELS.register_module()
@@ -95,7 +85,7 @@ class MHSA(AttentionSource, BaseModule):
         self.heads = heads
         self.head_dim = out_channels // heads
         self.position = position
-        self.max_size = _pair('max_size', max_size)
+        self.max_size = check_pair('max_size', max_size)
         self.query_chunk = query_chunk
         self.qkv = nn.Conv2d(in_channels, 3 * out_channels, 1, bias=False)
         std = self.head_dim**-0.5
@@ -121,61 +111,18 @@ class MHSA(AttentionSource, BaseModule):
         if self.position == 'absolute':
             k = k + absolute_embeddings(self.abs_h, self.abs_w,
                                         (height, width))
-        if self.observed:
-            out = self._observed_attention(q, k, v, (height, width))
-        else:
-            out = self._attention(q, k, v, (height, width))
+        tables = ((self.rel_h, self.rel_w)
+                  if self.position == 'relative' else None)
+        observer = (partial(self._report, hw=(height, width))
+                    if self.observed else None)
+        out = grid_attention(q, k, v, (height, width), tables,
+                             self.query_chunk, observer)
         out = out.transpose(-1, -2).reshape(b, self.out_channels, height,
                                             width)
         if self.stride == 2:
             out = F.avg_pool2d(out, 2, ceil_mode=True)
         return out
 
-    def _attention(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                   hw: Tuple[int, int]) -> torch.Tensor:
-        """Fused attention, over chunks of query rows if configured.
-
-        Relative logits are folded into augmented query/key vectors
-        (:func:`relative_key_inputs`), not passed as a mask: a mask that
-        needs gradients makes torch fall back to the kernel that
-        materialises the (queries x keys) matrices.
-        """
-        height, width = hw
-        if self.position == 'relative':
-            k, v = relative_key_inputs(k, v, hw)
-        rows = height if self.query_chunk is None else max(
-            1, self.query_chunk // width)
-        if rows >= height:
-            return self._attend(q, k, v, hw, 0)
-        recompute = torch.is_grad_enabled() and q.requires_grad
-        outputs = []
-        for first in range(0, height, rows):
-            chunk = q[:, :, first * width:(first + rows) * width]
-            if recompute:
-                outputs.append(
-                    checkpoint(self._attend, chunk, k, v, hw, first,
-                               use_reentrant=False))
-            else:
-                outputs.append(self._attend(chunk, k, v, hw, first))
-        return torch.cat(outputs, 2)
-
-    def _attend(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
-                hw: Tuple[int, int], first_row: int) -> torch.Tensor:
-        """One fused attention call for queries starting at ``first_row``
-        (keys and values already augmented for relative positions)."""
-        if self.position == 'relative':
-            q = relative_query_inputs(q, self.rel_h, self.rel_w, hw,
-                                      k.shape[-1], first_row)
-        out = F.scaled_dot_product_attention(q, k, v, scale=1.0)
-        return out[..., :self.head_dim]
-
-    def _observed_attention(self, q: torch.Tensor, k: torch.Tensor,
-                            v: torch.Tensor,
-                            hw: Tuple[int, int]) -> torch.Tensor:
-        """Explicit softmax, reported to the observer, same result."""
-        logits = q @ k.transpose(-1, -2)
-        if self.position == 'relative':
-            logits = logits + relative_logits(q, self.rel_h, self.rel_w, hw)
-        weights = logits.softmax(dim=-1)
+    def _report(self, weights: torch.Tensor, hw: Tuple[int, int]) -> None:
+        """Hand one call's (B, heads, N, N) weights to the observer."""
         self.report_attention(weights, hw, hw)
-        return weights @ v
