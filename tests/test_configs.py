@@ -59,7 +59,14 @@ def test_every_config_is_covered():
                      'mask_rcnn_cot_r50_fpn.py',
                      'cascade_mask_rcnn_cot_r50_fpn.py',
                      'upernet_cot_r50_ade20k.py',
-                     'mask_rcnn_cot_r50_fpn_demo.py'):
+                     'mask_rcnn_cot_r50_fpn_demo.py',
+                     'retinanet_r50_fpn.py', 'retinanet_aa_r50_fpn.py',
+                     'mask_rcnn_aa_r50_fpn.py',
+                     'cascade_mask_rcnn_aa_r50_fpn.py',
+                     'upernet_aa_r50_ade20k.py',
+                     'retinanet_aa_r50_fpn_demo.py',
+                     'mask_rcnn_aa_r50_fpn_demo.py',
+                     'upernet_aa_r50_ade20k_demo.py'):
         assert required in names
 
 

@@ -27,6 +27,8 @@ BOT_UPERNET = osp.join(ROOT, 'configs', 'demo',
                        'upernet_bot_r50_ade20k_demo.py')
 COT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
                          'mask_rcnn_cot_r50_fpn_demo.py')
+AA_RETINANET = osp.join(ROOT, 'configs', 'demo',
+                        'retinanet_aa_r50_fpn_demo.py')
 SHORT = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
 
 
@@ -117,17 +119,22 @@ def test_gc_upernet_train_test(workspace):
     assert 'resumed epoch: 0, iter: 2' in output
 
 
-@pytest.mark.parametrize('config,metric', [(BOT_MASK_RCNN, 'coco/segm_mAP'),
-                                           (BOT_UPERNET, 'mIoU'),
-                                           (COT_MASK_RCNN, 'coco/segm_mAP')],
-                         ids=['mask_rcnn_bot', 'upernet_bot', 'mask_rcnn_cot'])
-def test_mixer_demo_train_test(workspace, config, metric):
+# After two steps RetinaNet's focal-loss prior (0.01) keeps every score
+# under the default 0.05 threshold; a zero threshold lets AP be computed.
+@pytest.mark.parametrize(
+    'config,metric,options',
+    [(BOT_MASK_RCNN, 'coco/segm_mAP', []), (BOT_UPERNET, 'mIoU', []),
+     (COT_MASK_RCNN, 'coco/segm_mAP', []),
+     (AA_RETINANET, 'coco/bbox_mAP',
+      ['--cfg-options', 'model.test_cfg.score_thr=0.0'])],
+    ids=['mask_rcnn_bot', 'upernet_bot', 'mask_rcnn_cot', 'retinanet_aa'])
+def test_mixer_demo_train_test(workspace, config, metric, options):
     work = workspace / osp.basename(config)[:-3]
     train(workspace, config, work, 2)
     output = run_tool(workspace, sys.executable,
                       osp.join(ROOT, 'tools', 'test.py'), config,
                       str(work / 'iter_2.pth'), '--work-dir',
-                      str(work / 'test'))
+                      str(work / 'test'), *options)
     assert metric in output
 
 

@@ -1,11 +1,14 @@
 """Forward+backward time and peak memory of each block against its
 reference, at the c3/c4/c5 shapes of an 800x1333 image (padded to 800x1344),
-batch 2, and whole-model inference latency ratios. Every number is measured
+batch 2, whole-model inference latency ratios, and backbone forward-time
+ratios (PatchConvNet-S60 vs ResNet-50 at 512x512). Every number is measured
 in this run, each in a fresh process.
 
 Example:
     python tools/analysis/benchmark_blocks.py
     python tools/analysis/benchmark_blocks.py --blocks nl --stages c4
+    python tools/analysis/benchmark_blocks.py --blocks patchconvnet \
+        --no-latency
 """
 import argparse
 import json
@@ -15,8 +18,9 @@ import torch
 from torch import nn
 
 from mmctx.analysis.benchmark import (TABLE_HEADER, Comparison,
-                                      measure_latency, run_comparisons)
-from mmctx.models import MHSA, CoTLayer
+                                      measure_forward, measure_latency,
+                                      run_comparisons)
+from mmctx.models import MHSA, AAConv, CoTLayer
 from mmctx.models.attention.local_agg import (local_aggregate,
                                               local_aggregate_unfold)
 from mmctx.models.attention.rel_pos import relative_logits
@@ -26,6 +30,8 @@ BATCH = 2
 STAGES = dict(c3=(512, 100, 168), c4=(1024, 50, 84), c5=(2048, 25, 42))
 #: The first c5 block's MHSA input: 512 channels at stride 16 (50x84).
 MHSA_SHAPE = (BATCH, 512, 50, 84)
+#: AA-ResNet-50's c4 conv2 input: 256 channels at stride 16 (50x84).
+AA_SHAPE = (BATCH, 256, 50, 84)
 #: CoTNet-50's c3 layer width at stride 8.
 COT_SHAPE = (BATCH, 128, 100, 168)
 HERE = 'benchmark_blocks'
@@ -88,6 +94,28 @@ class MaterializedMHSA(nn.Module):
         return out.transpose(-1, -2).reshape(b, -1, height, width)
 
 
+class NaiveAAConv(nn.Module):
+    """AAConv's math with explicit logits, relative terms and softmax (the
+    reference): what an implementation without fused attention runs."""
+
+    def __init__(self, channels: int) -> None:
+        super().__init__()
+        self.block = AAConv(channels, channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        block = self.block
+        b, _, height, width = x.shape
+        heads, dk, dv = block.heads, block.dk, block.dv
+        q, k, v = (t.reshape(b, heads, -1, height * width).transpose(-1, -2)
+                   for t in block.qkv(x).split([dk, dk, dv], 1))
+        q = q * (dk // heads)**-0.5
+        logits = q @ k.transpose(-1, -2) + relative_logits(
+            q, block.rel_h, block.rel_w, (height, width))
+        out = (logits.softmax(-1) @ v).transpose(-1, -2)
+        attn = block.proj(out.reshape(b, dv, height, width))
+        return torch.cat([block.conv(x), attn], 1)
+
+
 class Aggregation(nn.Module):
     """k x k local aggregation of the input with learned per-position
     weights (one group per 8 channels), by the given implementation."""
@@ -126,6 +154,14 @@ def mhsa_materialized(channels):
     return MaterializedMHSA(channels)
 
 
+def aa_ours(channels):
+    return AAConv(channels, channels)
+
+
+def aa_naive(channels):
+    return NaiveAAConv(channels)
+
+
 #: name -> (ours, reference or None, reference label, targets by stage)
 BLOCKS = dict(
     gc=('gc_ours', 'gc_mmcv', 'mmcv ContextBlock',
@@ -141,6 +177,49 @@ LATENCY = [('Mask R-CNN BoT50 vs R50', 'mask_rcnn_bot_r50_fpn.py',
             'mask_rcnn_r50_fpn.py')]
 
 
+# -- backbone forward latency: PatchConvNet-S60 vs ResNet-50 ----------------
+#: One 512x512 image, eval mode, no grad (the ADE20k crop size).
+BACKBONE_SHAPE = (1, 3, 512, 512)
+
+
+def patchconvnet_s60(*out_indices):
+    from mmctx.models import PatchConvNet
+    return PatchConvNet(arch='S60', out_indices=out_indices)
+
+
+def resnet50():
+    from mmdet.models.backbones import ResNet
+    return ResNet(depth=50, out_indices=(0, 1, 2, 3))
+
+
+#: name -> rows of (label, ours (factory, args), reference (factory, args))
+BACKBONES = dict(patchconvnet=[
+    ('PatchConvNet-S60 (strides 4-32) vs ResNet-50',
+     (f'{HERE}:patchconvnet_s60', (0, 1, 2, 3)), (f'{HERE}:resnet50', ())),
+    ('PatchConvNet-S60 trunk (stride 16) vs ResNet-50',
+     (f'{HERE}:patchconvnet_s60', (2, )), (f'{HERE}:resnet50', ())),
+])
+
+
+def run_backbone_comparisons(names, repeats, device):
+    """Print and return the backbone forward-time ratios of ``names``."""
+    results = []
+    if not names:
+        return results
+    shape = 'x'.join(map(str, BACKBONE_SHAPE))
+    print(f'\n| backbone forward, {shape}, eval, no grad | ours ms | ref ms '
+          '| time ratio |\n|---|---|---|---|')
+    for name in names:
+        for label, ours, ref in BACKBONES[name]:
+            ours_s, ref_s = measure_forward([ours, ref], BACKBONE_SHAPE,
+                                            repeats, device)
+            print(f'| {label} | {ours_s * 1e3:.1f} | {ref_s * 1e3:.1f} | '
+                  f'{ours_s / ref_s:.2f} |')
+            results.append(dict(name=label, ours_s=ours_s, ref_s=ref_s,
+                                time_ratio=ours_s / ref_s))
+    return results
+
+
 def comparisons(blocks, stages):
     rows = []
     if 'mhsa' in blocks:
@@ -152,6 +231,15 @@ def comparisons(blocks, stages):
                 reference=(f'{HERE}:mhsa_materialized', (MHSA_SHAPE[1], )),
                 time_target=0.7,
                 memory_target=0.5))
+    if 'aa' in blocks:
+        rows.append(
+            Comparison(
+                name='AAConv c4 vs naive',
+                shape=AA_SHAPE,
+                ours=(f'{HERE}:aa_ours', (AA_SHAPE[1], )),
+                reference=(f'{HERE}:aa_naive', (AA_SHAPE[1], )),
+                time_target=0.8,
+                memory_target=0.6))
     if 'cot' in blocks:
         rows += [
             Comparison(
@@ -167,7 +255,7 @@ def comparisons(blocks, stages):
                 ours=(f'{HERE}:cot_layer', (COT_SHAPE[1], )),
                 reference=(f'{HERE}:conv3x3', (COT_SHAPE[1], ))),
         ]
-    blocks = [b for b in blocks if b not in ('mhsa', 'cot')]
+    blocks = [b for b in blocks if b not in ('mhsa', 'aa', 'cot')]
     for block in blocks:
         ours, ref, label, targets = BLOCKS[block]
         for stage in stages:
@@ -189,8 +277,8 @@ def main() -> None:
     parser.add_argument(
         '--blocks',
         nargs='+',
-        choices=list(BLOCKS) + ['mhsa', 'cot'],
-        default=list(BLOCKS) + ['mhsa', 'cot'])
+        choices=list(BLOCKS) + ['mhsa', 'aa', 'cot'] + list(BACKBONES),
+        default=list(BLOCKS) + ['mhsa', 'aa', 'cot'] + list(BACKBONES))
     parser.add_argument(
         '--no-latency',
         action='store_true',
@@ -205,9 +293,15 @@ def main() -> None:
     print(f'device: {args.device}, torch {torch.__version__}, '
           f'threads {torch.get_num_threads()}, batch {BATCH}, '
           f'fastest of {args.repeats} forward+backward passes')
-    print(TABLE_HEADER)
-    results = run_comparisons(
-        comparisons(args.blocks, args.stages), args.repeats, args.device)
+    blocks = [b for b in args.blocks if b not in BACKBONES]
+    results = []
+    if blocks:
+        print(TABLE_HEADER)
+        results = run_comparisons(
+            comparisons(blocks, args.stages), args.repeats, args.device)
+    results += run_backbone_comparisons(
+        [b for b in args.blocks if b in BACKBONES], args.repeats,
+        args.device)
     if not args.no_latency:
         print('\n| model inference, 1 image 800x1333 | ours s | ref s | ratio |'
               '\n|---|---|---|---|')

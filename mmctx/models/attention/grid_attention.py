@@ -25,8 +25,9 @@ from .rel_pos import (relative_key_inputs, relative_logits,
 Tables = Optional[Tuple[torch.Tensor, torch.Tensor]]
 
 #: Largest logits tensor (elements, all batches and heads) computed
-#: explicitly: 4 Mi elements, 16 MiB in float32.
-EXPLICIT_LIMIT = 1 << 22
+#: explicitly: 16 Mi elements, 64 MiB in float32 (c3 of a 224-pixel image
+#: with 8 heads and batch 2 fits, c3 of a detection image does not).
+EXPLICIT_LIMIT = 1 << 24
 
 
 def grid_attention(q: torch.Tensor,
