@@ -6,7 +6,6 @@ import os
 import os.path as osp
 import pickle
 import socket
-import subprocess
 import sys
 
 import pytest
@@ -16,9 +15,8 @@ from mmengine.runner import Runner
 from mmengine.runner.checkpoint import _load_checkpoint
 
 from mmctx.compat import UntrustedCheckpointError, trust_checkpoints
-from mmctx.datasets import write_ade_semantic, write_coco_instances
+from conftest import ROOT, SHORT, run_tool, train
 
-ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 MASK_RCNN = osp.join(ROOT, 'configs', 'demo', 'mask_rcnn_gc_r50_fpn_demo.py')
 UPERNET = osp.join(ROOT, 'configs', 'demo', 'upernet_gc_r50_ade20k_demo.py')
 BOT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
@@ -29,35 +27,6 @@ COT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
                          'mask_rcnn_cot_r50_fpn_demo.py')
 AA_RETINANET = osp.join(ROOT, 'configs', 'demo',
                         'retinanet_aa_r50_fpn_demo.py')
-SHORT = ['default_hooks.logger.interval=1', 'log_processor.window_size=1']
-
-
-@pytest.fixture(scope='module')
-def workspace(tmp_path_factory):
-    """A folder holding tiny demo data where the demo configs look."""
-    root = tmp_path_factory.mktemp('demo')
-    tiny = dict(num_train=8, num_val=4, size=(128, 160), seed=3)
-    write_coco_instances(str(root / 'data/demo/coco'), **tiny)
-    write_ade_semantic(str(root / 'data/demo/ade'), **tiny)
-    return root
-
-
-def run_tool(cwd, *args: str, env=None) -> str:
-    """Run a command in ``cwd``; fail with its output if it fails."""
-    proc = subprocess.run(
-        list(args), cwd=cwd, env=env, capture_output=True, text=True,
-        timeout=900)
-    output = proc.stdout + proc.stderr
-    assert proc.returncode == 0, output[-6000:]
-    return output
-
-
-def train(cwd, config, work_dir, iters, *extra):
-    return run_tool(
-        cwd, sys.executable, osp.join(ROOT, 'tools', 'train.py'), config,
-        '--work-dir', str(work_dir), *extra, '--cfg-options',
-        f'train_cfg.max_iters={iters}', f'train_cfg.val_interval={iters}',
-        'default_hooks.checkpoint.interval=2', *SHORT)
 
 
 def test_gc_mask_rcnn_train_test_resume(workspace):

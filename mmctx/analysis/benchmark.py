@@ -200,6 +200,61 @@ def measure_latency(config: str,
     return _in_fresh_process(_latency, config, tuple(hw), repeats, device)
 
 
+def _forward_times(factories: Sequence[Tuple[str, tuple]],
+                   shape: Tuple[int, ...], repeats: int, device: str,
+                   threads: int) -> List[float]:
+    """Fastest eval-mode, no-grad forward of each module, timed in
+    alternation in one process."""
+    if threads:
+        torch.set_num_threads(threads)
+    modules = []
+    for factory, args in factories:
+        module_name, _, func = factory.rpartition(':')
+        module = getattr(importlib.import_module(module_name), func)(*args)
+        module.to(device).eval()  # mmdet's ResNet.train returns None
+        modules.append(module)
+    x = torch.randn(shape, device=device)
+    best = [float('inf')] * len(modules)
+    with torch.no_grad():
+        for module in modules:  # warm-up
+            module(x)
+        for _ in range(repeats):
+            for i, module in enumerate(modules):
+                if device == 'cuda':
+                    torch.cuda.synchronize()
+                start = time.perf_counter()
+                module(x)
+                if device == 'cuda':
+                    torch.cuda.synchronize()
+                best[i] = min(best[i], time.perf_counter() - start)
+    return best
+
+
+def measure_forward(factories: Sequence[Tuple[str, Sequence]],
+                    shape: Tuple[int, ...] = (1, 3, 512, 512),
+                    repeats: int = 3,
+                    device: str = 'cpu',
+                    threads: int = 0) -> List[float]:
+    """Inference time of modules (e.g. backbones) on one input.
+
+    All modules are built in one fresh process and timed in alternation, so
+    that slow spells of the machine hit them alike.
+
+    Args:
+        factories: ``(factory, args)`` pairs as in :func:`measure`.
+        shape: Input shape.
+        repeats: Timed forwards of each module after a warm-up forward.
+        device: ``'cpu'`` or ``'cuda'``.
+        threads: torch threads in the child; 0 keeps torch's default.
+
+    Returns:
+        Seconds of the fastest eval-mode, no-grad forward of each module.
+    """
+    return _in_fresh_process(_forward_times,
+                             [(f, tuple(a)) for f, a in factories],
+                             tuple(shape), repeats, device, threads)
+
+
 @dataclass
 class Comparison:
     """One row: a block against its reference at one shape.

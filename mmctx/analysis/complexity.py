@@ -21,6 +21,11 @@ import torch
 from mmengine.analysis import FlopAnalyzer
 from torch import nn
 
+from ..models.checks import check_choice
+from ..models.pooling import AttentionPool
+
+POOLS = ('avg', 'attention')
+
 
 def _shape(value: Any) -> List[int]:
     return list(value.type().sizes())
@@ -39,24 +44,35 @@ def sdpa_flops(inputs: List[Any], outputs: List[Any]) -> int:
 
 
 class ImageNetClassifier(nn.Module):
-    """A backbone's last output, global average pooling and a linear head,
-    the form in which papers report ImageNet parameters and FLOPs.
+    """A backbone's last output, global pooling and a linear head, the form
+    in which papers report ImageNet parameters and FLOPs.
 
     Args:
         backbone: Module returning a tuple of feature maps.
         channels: Channels of the last map.
         num_classes: Classes of the linear head. Default: 1000.
+        pool: ``'avg'`` (global average pooling) or ``'attention'`` (an
+            :class:`~mmctx.models.AttentionPool` over ``channels``, as
+            PatchConvNet's classifier). Default: ``'avg'``.
     """
 
-    def __init__(self, backbone: nn.Module, channels: int,
-                 num_classes: int = 1000) -> None:
+    def __init__(self,
+                 backbone: nn.Module,
+                 channels: int,
+                 num_classes: int = 1000,
+                 pool: str = 'avg') -> None:
         super().__init__()
+        check_choice('pool', pool, POOLS)
         self.backbone = backbone
+        self.pool = AttentionPool(channels) if pool == 'attention' else None
         self.fc = nn.Linear(channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Class logits for images ``x``."""
-        return self.fc(self.backbone(x)[-1].mean((2, 3)))
+        features = self.backbone(x)[-1]
+        if self.pool is None:
+            return self.fc(features.mean((2, 3)))
+        return self.fc(self.pool(features))
 
 
 def count(model: nn.Module, inputs: Tuple[torch.Tensor, ...]) -> Tuple[int,

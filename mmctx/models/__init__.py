@@ -1,12 +1,16 @@
 """Blocks and backbones; importing this module registers them."""
 from .attention import AttentionMap, attention_sources, capture_attention
-from .backbones import BoTNet, CoTNet, CoTNeXt, CtxResNet
-from .mixers import MHSA, CoTLayer, CoXtLayer
+from .backbones import AAResNet, BoTNet, CoTNet, CoTNeXt, CtxResNet
+from .backbones import PatchConvNet
+from .mixers import MHSA, AAConv, CoTLayer, CoXtLayer
 from .plugins import (GCBlock, NonLocalBlock, SEBlock,
                       SimplifiedNonLocalBlock)
+from .pooling import AttentionPool
 
 __all__ = [
-    'AttentionMap', 'attention_sources', 'capture_attention', 'BoTNet',
+    'AAConv', 'AAResNet', 'AttentionMap', 'attention_sources',
+    'capture_attention', 'BoTNet',
     'CoTNet', 'CoTNeXt', 'CoTLayer', 'CoXtLayer', 'CtxResNet', 'MHSA',
-    'GCBlock', 'NonLocalBlock', 'SEBlock', 'SimplifiedNonLocalBlock'
+    'GCBlock', 'NonLocalBlock', 'SEBlock', 'SimplifiedNonLocalBlock',
+    'PatchConvNet', 'AttentionPool'
 ]

@@ -1,4 +1,6 @@
 """Backbones."""
-from .ctx_resnet import BoTNet, CoTNet, CoTNeXt, CtxResNet
+from .ctx_resnet import AAResNet, BoTNet, CoTNet, CoTNeXt, CtxResNet
+from .patchconvnet import PatchConvNet
 
-__all__ = ['BoTNet', 'CoTNet', 'CoTNeXt', 'CtxResNet']
+__all__ = ['AAResNet', 'BoTNet', 'CoTNet', 'CoTNeXt', 'CtxResNet',
+           'PatchConvNet']
