@@ -27,14 +27,17 @@ def randomize_(module: torch.nn.Module, std: float = 0.1) -> torch.nn.Module:
     return module
 
 
-@pytest.fixture(params=['fused', 'explicit'])
+@pytest.fixture(params=['explicit', 'fused', 'chunked'])
 def attention_path(request, monkeypatch):
-    """Run a test on both paths of ``grid_attention``: the fused kernel on
-    augmented vectors and the explicit logits (small maps use the latter
-    by default, so the fused path is forced here)."""
+    """Run a test on each path of ``grid_attention``: explicit logits, the
+    fused kernel on augmented vectors, and the chunked narrow-head function
+    (small maps take the explicit path by default, so the others are
+    forced here)."""
     from mmctx.models.attention import grid_attention
-    limit = 0 if request.param == 'fused' else 1 << 62
-    monkeypatch.setattr(grid_attention, 'EXPLICIT_LIMIT', limit)
+    if request.param != 'explicit':
+        monkeypatch.setattr(grid_attention, 'EXPLICIT_LIMIT', 0)
+    ratio = float('inf') if request.param == 'chunked' else 0.0
+    monkeypatch.setattr(grid_attention, 'NARROW_HEAD_RATIO', ratio)
     return request.param
 
 

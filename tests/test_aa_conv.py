@@ -141,19 +141,29 @@ def test_attention_maps_reach_the_observer(attention_path):
     torch.testing.assert_close(record.weights.sum(-1), torch.ones(2, 4, 20))
 
 
-def test_large_maps_take_the_fused_path_with_the_same_result(monkeypatch):
+def test_large_maps_take_the_chunked_narrow_head_path(monkeypatch):
+    """AA's heads are narrow against H + W, so large maps go through the
+    chunked function (not the augmented fused kernel) with the same
+    values and gradients as the explicit form."""
     from mmctx.models.attention import grid_attention
     block = AAConv(16, 32, heads=4, dk=8, dv=8, max_size=8)
-    x = torch.randn(1, 16, 9, 11)
+    x = torch.randn(2, 16, 9, 11, requires_grad=True)
     explicit = block(x)
+    explicit_grads = torch.autograd.grad(explicit.square().sum(),
+                                         [x, block.rel_h, block.qkv.weight])
     monkeypatch.setattr(grid_attention, 'EXPLICIT_LIMIT', 0)
+    monkeypatch.setattr(grid_attention, 'CHUNK_ELEMENTS', 3 * 2 * 4 * 99)
     calls = []
-    real = F.scaled_dot_product_attention
-    monkeypatch.setattr(
-        grid_attention.F, 'scaled_dot_product_attention',
-        lambda *a, **k: calls.append(1) or real(*a, **k))
-    torch.testing.assert_close(block(x), explicit, rtol=1e-5, atol=1e-5)
-    assert calls
+    real = grid_attention.ChunkedRelativeAttention.apply
+    monkeypatch.setattr(grid_attention.ChunkedRelativeAttention, 'apply',
+                        lambda *a: calls.append(a[-1]) or real(*a))
+    chunked = block(x)
+    grads = torch.autograd.grad(chunked.square().sum(),
+                                [x, block.rel_h, block.qkv.weight])
+    assert calls == [3]
+    torch.testing.assert_close(chunked, explicit, rtol=1e-5, atol=1e-5)
+    for ours, ref in zip(grads, explicit_grads):
+        torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
 
 
 def test_bf16_autocast_is_finite_and_close(attention_path):
@@ -263,3 +273,16 @@ def test_aa_resnet_runs_at_any_size_and_trains():
 def test_aa_resnet_bad_arguments(kwargs, match):
     with pytest.raises(ValueError, match=match):
         AAResNet(**kwargs)
+
+
+def test_flops_count_the_chunked_path_as_the_explicit_form(monkeypatch):
+    from mmctx.analysis.complexity import count
+    from mmctx.models.attention import grid_attention
+    block = AAConv(16, 32, heads=4, dk=8, dv=8, max_size=8)
+    x = torch.randn(1, 16, 9, 11)
+    _, explicit = count(block, (x, ))
+    monkeypatch.setattr(grid_attention, 'EXPLICIT_LIMIT', 0)
+    _, chunked = count(block, (x, ))
+    n = 99
+    attention = 4 * n * n * (2 + 2)  # heads * N * N * (dk + dv per head)
+    assert chunked == explicit and chunked > attention

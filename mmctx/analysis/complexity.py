@@ -10,7 +10,11 @@ handle for two ops our blocks use, so they are counted explicitly:
 - ``aten::scaled_dot_product_attention``: ``Lq*Lk*(E + Ev)`` per batch and
   head, the two matrix products (softmax and the one-hot relative columns of
   MHSA's augmented vectors are counted as they run, with the augmented
-  widths ``E``).
+  widths ``E``);
+- ``ChunkedRelativeAttention`` (AA-Conv's narrow-head attention, one traced
+  node): the same two products, ``Lq*Lk*(E + Ev)`` with the real widths
+  (its relative-logit adds are elementwise, uncounted as in the explicit
+  form).
 
 Elementwise ops (activations, normalisation, softmax) are not counted, as
 in mmengine's defaults.
@@ -36,7 +40,7 @@ def addcmul_flops(inputs: List[Any], outputs: List[Any]) -> int:
     return int(torch.tensor(_shape(inputs[0])).prod())
 
 
-def sdpa_flops(inputs: List[Any], outputs: List[Any]) -> int:
+def attention_flops(inputs: List[Any], outputs: List[Any]) -> int:
     """``q k^T`` and ``p v``: ``B*heads*Lq*Lk*(E + Ev)``."""
     query, key, value = (_shape(v) for v in inputs[:3])
     batch = int(torch.tensor(query[:-2]).prod())
@@ -89,7 +93,8 @@ def count(model: nn.Module, inputs: Tuple[torch.Tensor, ...]) -> Tuple[int,
     model.eval()
     analyzer = FlopAnalyzer(model, inputs).set_op_handle(
         'aten::addcmul_', addcmul_flops,
-        'aten::scaled_dot_product_attention', sdpa_flops)
+        'aten::scaled_dot_product_attention', attention_flops,
+        'prim::PythonOp.ChunkedRelativeAttention', attention_flops)
     analyzer.unsupported_ops_warnings(False).uncalled_modules_warnings(False)
     with torch.no_grad():
         flops = analyzer.total()

@@ -3,24 +3,32 @@
 The attention core shared by BoTNet's MHSA and Attention-Augmented
 convolution: both attend from every position of an H x W map to every
 position, with logits ``q k^T + q r_h[y' - y] + q r_w[x' - x]``
-(:mod:`.rel_pos`). Training and inference run one
-``F.scaled_dot_product_attention`` call on query/key vectors augmented so
-that their dot products include the relative logits exactly
-(:func:`.rel_pos.relative_key_inputs`), so no (heads x N x N) tensor is
-materialised; optionally over chunks of query rows, each checkpointed when
-gradients are needed. The augmented width is ``Dk + H + W``: for small maps
-(where the logits fit in a few MiB) the explicit form is both cheaper and
-small, so it is used there, and always when an observer asks for the
-weights.
+(:mod:`.rel_pos`). Three exact paths, chosen per call:
+
+- small maps (logits of at most :data:`EXPLICIT_LIMIT` elements), and any
+  map while an observer wants the weights: explicit logits and softmax;
+- wide heads (``Dk + Dv >= H + W``, BoTNet; see :data:`NARROW_HEAD_RATIO`): one
+  ``F.scaled_dot_product_attention`` call on query/key vectors augmented so
+  that their dot products include the relative logits exactly
+  (:func:`.rel_pos.relative_key_inputs`), at most doubling the widths;
+- narrow heads (AA-Conv: 3 to 13 channels a head against ``H + W`` of 134
+  at c4 of a COCO image), where that augmentation would multiply the work
+  tens of times: :class:`ChunkedRelativeAttention`, explicit logits for a
+  few queries at a time with a recomputing backward, so memory stays at
+  ``O(chunk x N)`` and the work at the explicit form's.
+
+Neither large-map path materialises the (heads x N x N) logits.
 """
-from typing import Callable, Optional, Tuple
+from contextlib import contextmanager
+from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
 from .rel_pos import (relative_key_inputs, relative_logits,
-                      relative_query_inputs)
+                      relative_logits_1d, relative_query_inputs)
 
 Tables = Optional[Tuple[torch.Tensor, torch.Tensor]]
 
@@ -28,6 +36,12 @@ Tables = Optional[Tuple[torch.Tensor, torch.Tensor]]
 #: explicitly: 16 Mi elements, 64 MiB in float32 (c3 of a 224-pixel image
 #: with 8 heads and batch 2 fits, c3 of a detection image does not).
 EXPLICIT_LIMIT = 1 << 24
+#: Heads are narrow (chunked path) when ``Dk + Dv`` is below this times
+#: ``H + W``, the width the fused path's augmentation adds.
+NARROW_HEAD_RATIO = 1.0
+#: Logits elements (all batches and heads) per chunk of the narrow-head
+#: path: 2 Mi, 8 MiB in float32, small enough to stay in cache.
+CHUNK_ELEMENTS = 1 << 21
 
 
 def grid_attention(q: torch.Tensor,
@@ -50,8 +64,9 @@ def grid_attention(q: torch.Tensor,
             (:func:`.rel_pos.relative_table` layout), or ``None`` for
             content-only logits.
         query_chunk: If set, attend for about this many queries at a time
-            (whole rows); each chunk is checkpointed when gradients are
-            needed, so training memory keeps the bound.
+            (whole rows on the fused path, where each chunk is checkpointed
+            when gradients are needed, so training memory keeps the bound);
+            the narrow-head path sizes its chunks itself when unset.
         observer: If given, the weights are computed explicitly, handed to
             it as a (B, heads, H*W, H*W) tensor, and used for the output.
             They are also explicit, unobserved, when the logits have at
@@ -69,10 +84,16 @@ def grid_attention(q: torch.Tensor,
         if observer is not None:
             observer(weights)
         return weights @ v
+    height, width = hw
+    narrow = q.shape[-1] + v.shape[-1] < NARROW_HEAD_RATIO * (height + width)
+    if tables is not None and narrow:
+        along_h, along_w = relative_logits_1d(q, *tables, hw)
+        chunk = query_chunk or max(1, CHUNK_ELEMENTS // (b * heads * length))
+        return ChunkedRelativeAttention.apply(
+            q, *(t.to(q.dtype) for t in (k, v, along_h, along_w)), chunk)
     value_dim = v.shape[-1]
     if tables is not None:
         k, v = relative_key_inputs(k, v, hw)
-    height, width = hw
     rows = height if query_chunk is None else max(1, query_chunk // width)
     if rows >= height:
         return _attend(q, k, v, hw, tables, 0)[..., :value_dim]
@@ -97,3 +118,100 @@ def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
     if tables is not None:
         q = relative_query_inputs(q, *tables, hw, k.shape[-1], first_row)
     return F.scaled_dot_product_attention(q, k, v, scale=1.0)
+
+
+@contextmanager
+def _untraced() -> Iterator[None]:
+    """Keep the JIT tracer out of a custom function's loop.
+
+    Traced, each chunk's intermediates would be recorded (and kept alive)
+    in the function node's subgraph: gigabytes at c3 of a COCO image. The
+    node itself stays in the graph, so FLOP counters see one op
+    (``mmctx.analysis.complexity`` counts it).
+    """
+    state = torch._C._get_tracing_state()
+    torch._C._set_tracing_state(None)
+    try:
+        yield
+    finally:
+        torch._C._set_tracing_state(state)
+
+
+def _chunk_logits(q: torch.Tensor, k_t: torch.Tensor, along_h: torch.Tensor,
+                  along_w: torch.Tensor) -> torch.Tensor:
+    """Logits of a chunk of queries: (B, n, c, H*W) from ``q`` (B, n, c, D),
+    transposed keys (B, n, D, H*W) and per-axis relative logits
+    (B, n, c, H) and (B, n, c, W)."""
+    logits = q @ k_t
+    b, n, c, _ = logits.shape
+    grid = logits.view(b, n, c, along_h.shape[-1], along_w.shape[-1])
+    grid.add_(along_h[..., None]).add_(along_w[..., None, :])
+    return logits
+
+
+class ChunkedRelativeAttention(torch.autograd.Function):
+    """Softmax attention with per-axis relative logits, a chunk of queries
+    at a time.
+
+    ``out[q] = softmax_k(q . k + along_h[q, y_k] + along_w[q, x_k]) @ v``.
+    The forward keeps only the outputs and each query's log-sum-exp; the
+    backward recomputes each chunk's weights from them (as fused attention
+    kernels do), so no tensor larger than ``B x heads x chunk x N`` exists.
+    Gradients reach ``along_h``/``along_w`` as row and column sums of the
+    logits' gradient, and through them the queries and tables.
+    """
+
+    @staticmethod
+    def forward(ctx, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                along_h: torch.Tensor, along_w: torch.Tensor,
+                chunk: int) -> torch.Tensor:
+        """Shapes: q, k (B, n, N, D); v (B, n, N, Dv); along_h (B, n, N, H);
+        along_w (B, n, N, W); returns (B, n, N, Dv)."""
+        length = q.shape[2]
+        out = v.new_empty(*q.shape[:3], v.shape[-1])
+        lse = q.new_empty(*q.shape[:3], 1)
+        k_t = k.transpose(-1, -2)
+        with _untraced():
+            for start in range(0, length, chunk):
+                part = slice(start, start + chunk)
+                weights = _chunk_logits(q[:, :, part], k_t,
+                                        along_h[:, :, part],
+                                        along_w[:, :, part])
+                peak = weights.amax(-1, keepdim=True)
+                total = weights.sub_(peak).exp_().sum(-1, keepdim=True)
+                out[:, :, part] = (weights @ v).div_(total)
+                lse[:, :, part] = peak + total.log()
+        ctx.save_for_backward(q, k, v, along_h, along_w, out, lse)
+        ctx.chunk = chunk
+        return out
+
+    @staticmethod
+    @once_differentiable
+    def backward(ctx, grad_out: torch.Tensor):
+        """Recompute each chunk's weights ``p``; then ``dv += p^T dO``,
+        ``ds = p * (dO v^T - rowsum(dO * out))``, ``dq = ds k``,
+        ``dk += ds^T q`` and the per-axis sums of ``ds``."""
+        q, k, v, along_h, along_w, out, lse = ctx.saved_tensors
+        chunk = ctx.chunk
+        grad_out = grad_out.contiguous()
+        delta = (grad_out * out).sum(-1, keepdim=True)
+        grad_q, grad_k = torch.empty_like(q), torch.zeros_like(k)
+        grad_v = torch.zeros_like(v)
+        grad_h, grad_w = torch.empty_like(along_h), torch.empty_like(along_w)
+        k_t, v_t = k.transpose(-1, -2), v.transpose(-1, -2)
+        b, n, length, _ = q.shape
+        for start in range(0, length, chunk):
+            part = slice(start, start + chunk)
+            weights = _chunk_logits(q[:, :, part], k_t, along_h[:, :, part],
+                                    along_w[:, :, part])
+            weights.sub_(lse[:, :, part]).exp_()
+            grad_v += weights.transpose(-1, -2) @ grad_out[:, :, part]
+            grad_s = grad_out[:, :, part] @ v_t
+            grad_s.sub_(delta[:, :, part]).mul_(weights)
+            grad_q[:, :, part] = grad_s @ k
+            grad_k += grad_s.transpose(-1, -2) @ q[:, :, part]
+            grid = grad_s.view(b, n, grad_s.shape[2], along_h.shape[-1],
+                               along_w.shape[-1])
+            grad_h[:, :, part] = grid.sum(-1)
+            grad_w[:, :, part] = grid.sum(-2)
+        return grad_q, grad_k, grad_v, grad_h, grad_w, None

@@ -53,6 +53,12 @@ class AttentionSource:
 
     _attention_observer: Optional[Observer] = None
 
+    #: Whether the block's forward returns ``input + branch(input)``, the
+    #: plug-in form (GC, NL, SNL). Analysis tools that need the branch alone
+    #: take ``output - input`` when this is true; mixers, whose output is
+    #: the branch itself, keep the default False.
+    adds_input: bool = False
+
     @property
     def observed(self) -> bool:
         """Whether an observer is attached to this module."""

@@ -46,6 +46,7 @@ class GCBlock(AttentionSource, SelfInitModule):
     """
 
     _abbr_ = 'context_block'
+    adds_input = True
 
     def __init__(self,
                  in_channels: int,

@@ -56,6 +56,7 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
     """
 
     _abbr_ = 'nonlocal_block'
+    adds_input = True
 
     def __init__(self,
                  in_channels: int,
@@ -164,6 +165,7 @@ class SimplifiedNonLocalBlock(AttentionSource, SelfInitModule):
     """
 
     _abbr_ = 'snl_block'
+    adds_input = True
 
     def __init__(self,
                  in_channels: int,

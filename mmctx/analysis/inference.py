@@ -1,0 +1,128 @@
+"""Load a config and checkpoint and run images through the model, for the
+analysis tools (mmdet and mmseg configs alike: ``default_scope`` decides).
+
+The model runs in ``'tensor'`` mode: the data preprocessor, then one
+forward of backbone, neck and heads on the whole (resized, padded) input,
+as mmdet's and mmseg's ``get_flops`` tools do. Every attention block thus
+runs once per image and sees the whole image.
+"""
+import copy
+from typing import Any, Dict, Iterator, List, Optional, Tuple
+
+import torch
+from mmcv.transforms import Compose
+from mmengine.config import Config
+from mmengine.dataset import pseudo_collate
+from mmengine.model import revert_sync_batchnorm
+from mmengine.registry import MODELS, init_default_scope
+from mmengine.runner import Runner, load_checkpoint
+from torch import nn
+
+from ..launch import SCOPES
+
+
+def load_config(path: str,
+                cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """Read a config, apply ``--cfg-options`` and enter its scope.
+
+    Args:
+        path: Config file.
+        cfg_options: Overrides, as parsed by mmengine's ``DictAction``.
+
+    Returns:
+        The config.
+
+    Raises:
+        ValueError: If its ``default_scope`` is neither mmdet nor mmseg.
+    """
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SCOPES:
+        raise ValueError(f'{path}: default_scope must be one of {SCOPES}, '
+                         f'got {scope!r}')
+    init_default_scope(scope)
+    return cfg
+
+
+def build_model(cfg: Config, checkpoint: Optional[str] = None) -> nn.Module:
+    """Build ``cfg.model`` on the CPU in eval mode, with SyncBN reverted.
+
+    Args:
+        cfg: Config from :func:`load_config`.
+        checkpoint: Weights to load (mmengine's loader, so local files go
+            through mmctx's safe loader); ``None`` keeps the weights the
+            modules are constructed with (no ``init_weights``, which could
+            fetch pretrained weights).
+
+    Returns:
+        The model.
+    """
+    init_default_scope(cfg.default_scope)
+    model = revert_sync_batchnorm(MODELS.build(cfg.model))
+    if checkpoint is not None:
+        load_checkpoint(model, checkpoint, map_location='cpu')
+    return model.eval()
+
+
+def test_pipeline(cfg: Config) -> Compose:
+    """The test pipeline of ``cfg`` without its annotation loading."""
+    steps = [
+        step for step in copy.deepcopy(cfg.test_dataloader.dataset.pipeline)
+        if 'Annotations' not in step['type']
+    ]
+    return Compose(steps)
+
+
+def image_batch(cfg: Config, path: str) -> Dict[str, List[Any]]:
+    """One image file through the test pipeline, as a batch of one.
+
+    Args:
+        cfg: Config whose test pipeline is used.
+        path: Image file.
+
+    Returns:
+        A batch for the model's data preprocessor.
+    """
+    return pseudo_collate([test_pipeline(cfg)(dict(img_path=path, img_id=0))])
+
+
+def val_batches(cfg: Config, num_images: int) -> Iterator[Dict[str, Any]]:
+    """The first ``num_images`` images of the validation set, one per batch.
+
+    Batches of one keep each image free of the padding a larger batch adds
+    to fit its largest image.
+
+    Args:
+        cfg: Config with a ``val_dataloader``.
+        num_images: How many images to yield.
+
+    Yields:
+        Batches for the model's data preprocessor.
+    """
+    if num_images < 1:
+        raise ValueError(f'num_images must be >= 1, got {num_images}')
+    loader_cfg = copy.deepcopy(cfg.val_dataloader)
+    loader_cfg.batch_size = 1
+    for index, batch in enumerate(Runner.build_dataloader(loader_cfg)):
+        if index == num_images:
+            return
+        yield batch
+
+
+def forward_tensor(model: nn.Module,
+                   batch: Dict[str, Any]) -> Tuple[torch.Tensor, List[Any]]:
+    """Preprocess ``batch`` and run the model in ``'tensor'`` mode.
+
+    Args:
+        model: An mmdet detector or mmseg segmentor.
+        batch: Output of :func:`image_batch` or a dataloader.
+
+    Returns:
+        The network input (N, 3, H, W) and the data samples.
+    """
+    with torch.no_grad():
+        data = model.data_preprocessor(batch, False)
+        model(data['inputs'], data['data_samples'], mode='tensor')
+    return data['inputs'], data['data_samples']
