@@ -152,7 +152,7 @@ def test_large_maps_take_the_chunked_narrow_head_path(monkeypatch):
     explicit_grads = torch.autograd.grad(explicit.square().sum(),
                                          [x, block.rel_h, block.qkv.weight])
     monkeypatch.setattr(grid_attention, 'EXPLICIT_LIMIT', 0)
-    monkeypatch.setattr(grid_attention, 'CHUNK_ELEMENTS', 3 * 2 * 4 * 99)
+    monkeypatch.setattr(grid_attention, 'CHUNK_ELEMENTS', 4 * 2 * 4 * 99)
     calls = []
     real = grid_attention.ChunkedRelativeAttention.apply
     monkeypatch.setattr(grid_attention.ChunkedRelativeAttention, 'apply',
@@ -160,7 +160,7 @@ def test_large_maps_take_the_chunked_narrow_head_path(monkeypatch):
     chunked = block(x)
     grads = torch.autograd.grad(chunked.square().sum(),
                                 [x, block.rel_h, block.qkv.weight])
-    assert calls == [3]
+    assert calls == [4]  # 99 queries: 24 chunks of 4 and one of 3
     torch.testing.assert_close(chunked, explicit, rtol=1e-5, atol=1e-5)
     for ours, ref in zip(grads, explicit_grads):
         torch.testing.assert_close(ours, ref, rtol=1e-4, atol=1e-5)
@@ -176,10 +176,41 @@ def test_bf16_autocast_is_finite_and_close(attention_path):
     torch.testing.assert_close(low.float(), reference, rtol=0.05, atol=0.05)
 
 
-def test_half_precision_is_finite():
+def test_half_precision_is_finite(attention_path):
     block = AAConv(32, 64, heads=4, dk=16, dv=16, max_size=8).half()
     out = block(torch.randn(1, 32, 5, 6).half())
     assert out.dtype == torch.float16 and torch.isfinite(out).all()
+
+
+def test_half_precision_large_values_do_not_overflow(attention_path):
+    """Weighted sums of 256 values of 300 would reach 76800 > 65504 if the
+    softmax were normalised after the product."""
+    block = AAConv(8, 16, heads=1, dk=8, dv=8, max_size=16)
+    with torch.no_grad():
+        block.qkv.weight.zero_()
+        block.qkv.bias.zero_()
+        block.qkv.bias[16:] = 300.0  # every value 300: the output is 300
+        block.proj.weight.copy_(torch.eye(8)[:, :, None, None])
+    out = block.half()(torch.randn(1, 8, 16, 16).half())[:, 8:]
+    assert torch.isfinite(out).all()
+    torch.testing.assert_close(out.float(), torch.full_like(out.float(), 300.))
+
+
+def test_values_wider_than_augmented_keys(attention_path):
+    block = AAConv(8, 64, heads=1, dk=4, dv=32, max_size=8)
+    x = torch.randn(2, 8, 4, 5)
+    torch.testing.assert_close(block(x), naive_aa_conv(block, x), rtol=1e-5,
+                               atol=1e-5)
+
+
+def test_observing_a_huge_map_raises_instead_of_exhausting_memory(
+        monkeypatch):
+    from mmctx.models.attention import grid_attention
+    monkeypatch.setattr(grid_attention, 'OBSERVE_LIMIT', 1000)
+    block = AAConv(16, 32, heads=4, dk=8, dv=8)
+    with capture_attention(torch.nn.Sequential(block)):
+        with pytest.raises(ValueError, match='9x11 map.*OBSERVE_LIMIT'):
+            block(torch.randn(1, 16, 9, 11))
 
 
 @pytest.mark.skipif(not torch.cuda.is_available(), reason='needs CUDA')
@@ -267,6 +298,8 @@ def test_aa_resnet_runs_at_any_size_and_trains():
 @pytest.mark.parametrize('kwargs,match', [
     (dict(depth=152), 'depth'),
     (dict(stages=(True, True)), 'stages'),
+    (dict(stages='TTTT'), 'stages'),
+    (dict(stages=(0, 1, 1, 1)), 'stages'),
     (dict(mixers=(None, ) * 4), 'mixers'),
     (dict(max_input_size=0), 'max_input_size'),
 ])

@@ -71,7 +71,9 @@ def test_every_config_is_covered():
 
 
 DEMOS = [p for p in CONFIGS if osp.basename(p).endswith('_demo.py')]
-BLOCK_KEYS = ('type', 'depth', 'plugins', 'mixers', 'heads', 'deep_stem')
+BLOCK_KEYS = ('type', 'depth', 'plugins', 'mixers', 'heads', 'deep_stem',
+              'arch', 'out_indices', 'kappa', 'upsilon', 'stages',
+              'max_input_size')
 
 
 @pytest.mark.parametrize('path', DEMOS, ids=osp.basename)

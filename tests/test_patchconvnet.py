@@ -321,7 +321,9 @@ def test_input_not_divisible_by_16_names_the_shape(hw):
     (dict(frozen_stages=1.5), 'frozen_stages'),
     (dict(out_indices=(1.0, )), 'out_indices'),
     (dict(drop_path_rate=1.), 'drop_path_rate'),
+    (dict(drop_path_rate=True), 'drop_path_rate'),
     (dict(layer_scale_init=0.), 'layer_scale_init'),
+    (dict(layer_scale_init=True), 'layer_scale_init'),
 ])
 def test_bad_backbone_arguments_raise_value_error(kwargs, name):
     kwargs.setdefault('arch', TINY)
@@ -333,6 +335,7 @@ def test_bad_backbone_arguments_raise_value_error(kwargs, name):
     (dict(in_channels=0), 'in_channels'),
     (dict(in_channels=16, num_heads=3), 'num_heads'),
     (dict(in_channels=16, mlp_ratio=0), 'mlp_ratio'),
+    (dict(in_channels=16, mlp_ratio=0.01), 'mlp_ratio'),
     (dict(in_channels=16, layer_scale_init=-1.), 'layer_scale_init'),
 ])
 def test_bad_pool_arguments_raise_value_error(kwargs, name):

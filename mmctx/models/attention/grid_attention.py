@@ -40,8 +40,14 @@ EXPLICIT_LIMIT = 1 << 24
 #: ``H + W``, the width the fused path's augmentation adds.
 NARROW_HEAD_RATIO = 1.0
 #: Logits elements (all batches and heads) per chunk of the narrow-head
-#: path: 2 Mi, 8 MiB in float32, small enough to stay in cache.
+#: path: on CPUs 2 Mi, 8 MiB in float32, small enough to stay in cache; on
+#: GPUs 64 Mi, few enough chunks that kernel launches do not dominate.
 CHUNK_ELEMENTS = 1 << 21
+CHUNK_ELEMENTS_GPU = 1 << 26
+#: Largest map an observer may ask for (elements, all batches and heads):
+#: 256 Mi, 1 GiB in float32; larger requests raise instead of exhausting
+#: memory (c3 of a COCO image in AA-ResNet would be 9 GiB a block).
+OBSERVE_LIMIT = 1 << 28
 
 
 def grid_attention(q: torch.Tensor,
@@ -68,7 +74,8 @@ def grid_attention(q: torch.Tensor,
             when gradients are needed, so training memory keeps the bound);
             the narrow-head path sizes its chunks itself when unset.
         observer: If given, the weights are computed explicitly, handed to
-            it as a (B, heads, H*W, H*W) tensor, and used for the output.
+            it as a (B, heads, H*W, H*W) tensor, and used for the output
+            (``ValueError`` beyond :data:`OBSERVE_LIMIT` elements).
             They are also explicit, unobserved, when the logits have at
             most :data:`EXPLICIT_LIMIT` elements.
 
@@ -76,7 +83,14 @@ def grid_attention(q: torch.Tensor,
         (B, heads, H*W, Dv) attention outputs.
     """
     b, heads, length, _ = q.shape
-    if observer is not None or b * heads * length * length <= EXPLICIT_LIMIT:
+    size = b * heads * length * length
+    if observer is not None and size > OBSERVE_LIMIT:
+        raise ValueError(
+            f'observing attention over a {hw[0]}x{hw[1]} map ({heads} heads, '
+            f'batch {b}) needs {size} weights, over OBSERVE_LIMIT '
+            f'({OBSERVE_LIMIT}): observe this block on a smaller input or '
+            'leave it out')
+    if observer is not None or size <= EXPLICIT_LIMIT:
         logits = q @ k.transpose(-1, -2)
         if tables is not None:
             logits = logits + relative_logits(q, *tables, hw)
@@ -88,7 +102,9 @@ def grid_attention(q: torch.Tensor,
     narrow = q.shape[-1] + v.shape[-1] < NARROW_HEAD_RATIO * (height + width)
     if tables is not None and narrow:
         along_h, along_w = relative_logits_1d(q, *tables, hw)
-        chunk = query_chunk or max(1, CHUNK_ELEMENTS // (b * heads * length))
+        budget = CHUNK_ELEMENTS if q.device.type == 'cpu' else \
+            CHUNK_ELEMENTS_GPU
+        chunk = query_chunk or max(1, budget // (b * heads * length))
         return ChunkedRelativeAttention.apply(
             q, *(t.to(q.dtype) for t in (k, v, along_h, along_w)), chunk)
     value_dim = v.shape[-1]
@@ -137,6 +153,13 @@ def _untraced() -> Iterator[None]:
         torch._C._set_tracing_state(state)
 
 
+def _no_autocast(like: torch.Tensor) -> torch.autocast:
+    """Autocast off on ``like``'s device: the function runs in its inputs'
+    dtype in forward and backward alike (its softmax statistics in
+    float32), so the recomputed weights match the forward's."""
+    return torch.autocast(like.device.type, enabled=False)
+
+
 def _chunk_logits(q: torch.Tensor, k_t: torch.Tensor, along_h: torch.Tensor,
                   along_w: torch.Tensor) -> torch.Tensor:
     """Logits of a chunk of queries: (B, n, c, H*W) from ``q`` (B, n, c, D),
@@ -154,9 +177,10 @@ class ChunkedRelativeAttention(torch.autograd.Function):
     at a time.
 
     ``out[q] = softmax_k(q . k + along_h[q, y_k] + along_w[q, x_k]) @ v``.
-    The forward keeps only the outputs and each query's log-sum-exp; the
-    backward recomputes each chunk's weights from them (as fused attention
-    kernels do), so no tensor larger than ``B x heads x chunk x N`` exists.
+    The forward keeps only the outputs and each query's float32
+    log-sum-exp; the backward recomputes each chunk's weights from them (as
+    fused attention kernels do), so no tensor larger than
+    ``B x heads x chunk x N`` exists. All inputs share one dtype.
     Gradients reach ``along_h``/``along_w`` as row and column sums of the
     logits' gradient, and through them the queries and tables.
     """
@@ -169,17 +193,19 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         along_w (B, n, N, W); returns (B, n, N, Dv)."""
         length = q.shape[2]
         out = v.new_empty(*q.shape[:3], v.shape[-1])
-        lse = q.new_empty(*q.shape[:3], 1)
+        lse = q.new_empty(*q.shape[:3], 1, dtype=torch.float32)
         k_t = k.transpose(-1, -2)
-        with _untraced():
+        with _untraced(), _no_autocast(q):
             for start in range(0, length, chunk):
                 part = slice(start, start + chunk)
-                weights = _chunk_logits(q[:, :, part], k_t,
-                                        along_h[:, :, part],
-                                        along_w[:, :, part])
-                peak = weights.amax(-1, keepdim=True)
-                total = weights.sub_(peak).exp_().sum(-1, keepdim=True)
-                out[:, :, part] = (weights @ v).div_(total)
+                logits = _chunk_logits(q[:, :, part], k_t,
+                                       along_h[:, :, part],
+                                       along_w[:, :, part])
+                peak = logits.amax(-1, keepdim=True).float()
+                weights = (logits.float() - peak).exp_()
+                total = weights.sum(-1, keepdim=True)
+                # normalised before the product: no half-precision overflow
+                out[:, :, part] = weights.div_(total).to(v.dtype) @ v
                 lse[:, :, part] = peak + total.log()
         ctx.save_for_backward(q, k, v, along_h, along_w, out, lse)
         ctx.chunk = chunk
@@ -200,18 +226,21 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         grad_h, grad_w = torch.empty_like(along_h), torch.empty_like(along_w)
         k_t, v_t = k.transpose(-1, -2), v.transpose(-1, -2)
         b, n, length, _ = q.shape
-        for start in range(0, length, chunk):
-            part = slice(start, start + chunk)
-            weights = _chunk_logits(q[:, :, part], k_t, along_h[:, :, part],
-                                    along_w[:, :, part])
-            weights.sub_(lse[:, :, part]).exp_()
-            grad_v += weights.transpose(-1, -2) @ grad_out[:, :, part]
-            grad_s = grad_out[:, :, part] @ v_t
-            grad_s.sub_(delta[:, :, part]).mul_(weights)
-            grad_q[:, :, part] = grad_s @ k
-            grad_k += grad_s.transpose(-1, -2) @ q[:, :, part]
-            grid = grad_s.view(b, n, grad_s.shape[2], along_h.shape[-1],
-                               along_w.shape[-1])
-            grad_h[:, :, part] = grid.sum(-1)
-            grad_w[:, :, part] = grid.sum(-2)
+        with _no_autocast(q):
+            for start in range(0, length, chunk):
+                part = slice(start, start + chunk)
+                logits = _chunk_logits(q[:, :, part], k_t,
+                                       along_h[:, :, part],
+                                       along_w[:, :, part])
+                weights = (logits.float() - lse[:, :, part]).exp_().to(
+                    q.dtype)
+                grad_v += weights.transpose(-1, -2) @ grad_out[:, :, part]
+                grad_s = grad_out[:, :, part] @ v_t
+                grad_s.sub_(delta[:, :, part]).mul_(weights)
+                grad_q[:, :, part] = grad_s @ k
+                grad_k += grad_s.transpose(-1, -2) @ q[:, :, part]
+                grid = grad_s.view(b, n, grad_s.shape[2], along_h.shape[-1],
+                                   along_w.shape[-1])
+                grad_h[:, :, part] = grid.sum(-1)
+                grad_w[:, :, part] = grid.sum(-2)
         return grad_q, grad_k, grad_v, grad_h, grad_w, None

@@ -163,7 +163,9 @@ def relative_key_inputs(key: torch.Tensor,
             this (GPU fused kernels prefer multiples of 8).
 
     Returns:
-        Augmented ``(key, value)``, each (B, heads, H*W, D + H + W + pad).
+        Augmented ``(key, value)``, each (B, heads, H*W, D + H + W + pad),
+        or wider when the value is (values wider than the augmented keys
+        widen both).
     """
     height, width = hw
     rows = torch.arange(height, device=key.device).repeat_interleave(width)
@@ -171,11 +173,11 @@ def relative_key_inputs(key: torch.Tensor,
     codes = torch.cat([
         F.one_hot(rows, height), F.one_hot(cols, width)
     ], dim=-1).to(key.dtype)  # (H*W, H+W)
-    dim = key.shape[-1] + height + width
-    pad = -dim % multiple
-    key = F.pad(
-        torch.cat([key, codes.expand(*key.shape[:-1], -1)], -1), (0, pad))
-    value = F.pad(value, (0, dim + pad - value.shape[-1]))
+    dim = max(key.shape[-1] + height + width, value.shape[-1])
+    dim += -dim % multiple
+    key = torch.cat([key, codes.expand(*key.shape[:-1], -1)], -1)
+    key = F.pad(key, (0, dim - key.shape[-1]))
+    value = F.pad(value, (0, dim - value.shape[-1]))
     return key, value
 
 

@@ -486,7 +486,8 @@ class AAResNet(CtxResNet):
         check_preset('AAResNet', depth, (50, 101), kwargs)
         check_positive_int('max_input_size', max_input_size)
         num_stages = kwargs.get('num_stages', 4)
-        if len(stages) != num_stages:
+        if isinstance(stages, str) or len(stages) != num_stages or not all(
+                isinstance(on, bool) for on in stages):
             raise ValueError(f'stages must have one bool per stage '
                              f'(num_stages={num_stages}), got {stages!r}')
         strides = kwargs.get('strides', (1, 2, 2, 2))

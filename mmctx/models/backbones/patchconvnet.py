@@ -138,8 +138,10 @@ class PatchConvNet(BaseModule):
         with_cp: Gradient-checkpoint each trunk block in training
             (non-reentrant), trading compute for memory. Default: False.
         init_cfg: mmengine init config, e.g. a ``Pretrained`` checkpoint.
-            Default: None (PyTorch's default init of the convs, as the
-            official code; the stem's ConvModules use Kaiming init).
+            Default: None (PyTorch's default init of the trunk's and
+            pyramid's convs, as the official code; the stem's and the
+            squeeze-excite's ConvModules use mmcv's Kaiming init, where the
+            official code keeps PyTorch's default).
     """
 
     #: name -> (embed_dims, depth, layer_scale_init)
@@ -163,12 +165,12 @@ class PatchConvNet(BaseModule):
         embed_dims, depth, default_scale = self._parse_arch(arch)
         if layer_scale_init is None:
             layer_scale_init = default_scale
-        if not isinstance(layer_scale_init, (int, float)) or (
-                layer_scale_init <= 0):
+        if isinstance(layer_scale_init, bool) or not isinstance(
+                layer_scale_init, (int, float)) or layer_scale_init <= 0:
             raise ValueError('layer_scale_init must be a positive number, '
                              f'got {layer_scale_init!r}')
-        if not isinstance(drop_path_rate, (int, float)) or not (
-                0 <= drop_path_rate < 1):
+        if isinstance(drop_path_rate, bool) or not isinstance(
+                drop_path_rate, (int, float)) or not 0 <= drop_path_rate < 1:
             raise ValueError('drop_path_rate must be a number in [0, 1), '
                              f'got {drop_path_rate!r}')
         if isinstance(out_indices, int):

@@ -11,7 +11,7 @@ relative logits with height and width tables shared by the heads, through
 MHSA), concatenates the heads and mixes them with a 1x1 output projection
 ``W_O``. ``d_k = kappa * F_out`` and ``d_v = upsilon * F_out`` (the
 paper's ResNets use ``kappa = 2 upsilon = 0.2`` and 8 heads), each rounded
-to the nearest positive multiple of ``heads``.
+to the nearest positive multiple of ``heads`` (ties to even).
 
 Choices where the paper leaves room, and why:
 
@@ -59,7 +59,7 @@ POSITION_ENCODINGS = ('relative', 'none')
 def head_multiple(name: str, ratio: float, channels: int,
                   heads: int) -> int:
     """``ratio * channels`` rounded to the nearest positive multiple of
-    ``heads``.
+    ``heads`` (ties to even, as Python's ``round``).
 
     Args:
         name: Argument name of ``ratio``, for messages.

@@ -8,14 +8,16 @@ the attention (so the first c5 block attends at stride 16).
 
 Unlike reference implementations that fix the feature size at construction,
 the position tables serve any H x W (:mod:`..attention.rel_pos`): exact up
-to ``max_size``, interpolated beyond. Attention runs through one
-``F.scaled_dot_product_attention`` call on query/key vectors augmented so
-that their dot products include the relative logits exactly, so no
+to ``max_size``, interpolated beyond. Attention runs through
+:func:`..attention.grid_attention.grid_attention`: explicit logits on small
+maps and while an observer listens; on large maps BoTNet's wide heads take
+one ``F.scaled_dot_product_attention`` call on query/key vectors augmented
+so that their dot products include the relative logits exactly, so no
 (heads x N x N) tensor exists in training or inference (optionally over
-chunks of query rows); the weights are built explicitly only while an
-observer listens. The augmented width is ``head_dim + H + W`` rounded up
-to 8 (296 at c5 of a 1344-pixel input); CUDA's flash kernel stops at 256,
-so large maps run on the memory-efficient kernel there.
+chunks of query rows). The augmented width is ``head_dim + H + W`` rounded
+up to 8 (296 at c5 of a 1344-pixel input); CUDA's flash kernel stops at
+256, so large maps run on the memory-efficient kernel there. Narrow heads
+(``2 * head_dim < H + W``) take the chunked explicit path instead.
 """
 from functools import partial
 from typing import Optional, Sequence, Tuple, Union
@@ -51,11 +53,12 @@ class MHSA(AttentionSource, BaseModule):
             embeddings; larger maps interpolate the tables. The default, 84,
             covers c5 of a 1333x1333 (padded 1344) input at stride 16.
         query_chunk: If set, attend for about this many queries at a time
-            (whole rows), bounding what a fused kernel that materialises
-            (e.g. on devices without a flash kernel for the augmented
-            width) holds to ``heads x query_chunk x N`` per image; when
-            gradients are needed each chunk is checkpointed, so training
-            keeps that bound. Default: None.
+            (whole rows on the fused path), bounding what a fused kernel
+            that materialises (e.g. on devices without a flash kernel for
+            the augmented width) holds to ``heads x query_chunk x N`` per
+            image; when gradients are needed each chunk is checkpointed, so
+            training keeps that bound. On the chunked narrow-head path it
+            is the number of queries per chunk. Default: None.
         init_cfg: mmengine init config. Default: None.
     """
 

@@ -68,11 +68,13 @@ class AttentionPool(AttentionSource, SelfInitModule):
         if in_channels % num_heads:
             raise ValueError(f'in_channels ({in_channels}) must be divisible '
                              f'by num_heads ({num_heads})')
-        if not isinstance(mlp_ratio, (int, float)) or mlp_ratio <= 0:
-            raise ValueError(f'mlp_ratio must be a positive number, got '
-                             f'{mlp_ratio!r}')
-        if not isinstance(layer_scale_init, (int, float)) or (
-                layer_scale_init <= 0):
+        if isinstance(mlp_ratio, bool) or not isinstance(
+                mlp_ratio, (int, float)) or int(in_channels * mlp_ratio) < 1:
+            raise ValueError(f'mlp_ratio must be a positive number giving at '
+                             f'least one hidden unit for {in_channels} '
+                             f'channels, got {mlp_ratio!r}')
+        if isinstance(layer_scale_init, bool) or not isinstance(
+                layer_scale_init, (int, float)) or layer_scale_init <= 0:
             raise ValueError('layer_scale_init must be a positive number, '
                              f'got {layer_scale_init!r}')
         self.in_channels = in_channels
