@@ -20,13 +20,16 @@ position, with logits ``q k^T + q r_h[y' - y] + q r_w[x' - x]``
 Neither large-map path materialises the (heads x N x N) logits.
 """
 from contextlib import contextmanager
+from functools import partial
 from typing import Callable, Iterator, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
+from torch import nn
 from torch.autograd.function import once_differentiable
 from torch.utils.checkpoint import checkpoint
 
+from .observer import AttentionSource
 from .rel_pos import (relative_key_inputs, relative_logits,
                       relative_logits_1d, relative_query_inputs)
 
@@ -124,6 +127,36 @@ def grid_attention(q: torch.Tensor,
         else:
             outputs.append(_attend(chunk, k, v, hw, tables, first))
     return torch.cat(outputs, 2)[..., :value_dim]
+
+
+class GridAttentionSource(AttentionSource):
+    """Mixin for blocks that attend over their grid with
+    :func:`grid_attention` (BoTNet's MHSA, AA-Conv).
+
+    The block sets ``position``, ``max_size`` (a pair) and ``query_chunk``;
+    with ``position == 'relative'`` it calls :meth:`init_relative_tables`
+    and the tables are used, and while an observer listens each call's
+    (B, heads, N, N) weights reach it.
+    """
+
+    def init_relative_tables(self, head_dim: int) -> None:
+        """Create ``rel_h``/``rel_w``: (2 * max - 1, head_dim) tables, one
+        pair shared by the heads, drawn with std ``head_dim ** -0.5``."""
+        max_h, max_w = self.max_size
+        std = head_dim**-0.5
+        self.rel_h = nn.Parameter(torch.randn(2 * max_h - 1, head_dim) * std)
+        self.rel_w = nn.Parameter(torch.randn(2 * max_w - 1, head_dim) * std)
+
+    def attend_grid(self, q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,
+                    hw: Tuple[int, int]) -> torch.Tensor:
+        """:func:`grid_attention` with the block's tables, chunking and
+        observer (shapes as there)."""
+        tables = ((self.rel_h, self.rel_w)
+                  if self.position == 'relative' else None)
+        observer = (partial(self.report_attention, query_hw=hw, key_hw=hw)
+                    if self.observed else None)
+        return grid_attention(q, k, v, hw, tables, self.query_chunk,
+                              observer)
 
 
 def _attend(q: torch.Tensor, k: torch.Tensor, v: torch.Tensor,

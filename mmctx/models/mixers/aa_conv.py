@@ -40,8 +40,7 @@ transpose the (heads, positions, channels) layout needs, so every position
 keeps its own output, any H x W works, and tables are parameters created
 once.
 """
-from functools import partial
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -49,8 +48,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
-from ..attention.grid_attention import grid_attention
-from ..attention.observer import AttentionSource
+from ..attention.grid_attention import GridAttentionSource
 from ..checks import check_choice, check_pair, check_positive_int
 
 POSITION_ENCODINGS = ('relative', 'none')
@@ -77,7 +75,7 @@ def head_multiple(name: str, ratio: float, channels: int,
 
 
 @MODELS.register_module()
-class AAConv(AttentionSource, BaseModule):
+class AAConv(GridAttentionSource, BaseModule):
     """Attention-augmented k x k convolution.
 
     Args:
@@ -152,12 +150,7 @@ class AAConv(AttentionSource, BaseModule):
         self.qkv = nn.Conv2d(in_channels, 2 * dk + dv, 1)
         self.proj = nn.Conv2d(dv, dv, 1, bias=False)
         if position == 'relative':
-            head_dim = dk // heads
-            max_h, max_w = self.max_size
-            self.rel_h = nn.Parameter(
-                torch.randn(2 * max_h - 1, head_dim) * head_dim**-0.5)
-            self.rel_w = nn.Parameter(
-                torch.randn(2 * max_w - 1, head_dim) * head_dim**-0.5)
+            self.init_relative_tables(dk // heads)
 
     @staticmethod
     def _channels(name: str, value: Optional[int], ratio_name: str,
@@ -189,16 +182,7 @@ class AAConv(AttentionSource, BaseModule):
             t.unflatten(-1, (heads, -1)).transpose(1, 2)
             for t in qkv.split([self.dk, self.dk, self.dv], dim=-1))
         q = q * (self.dk // heads)**-0.5
-        tables = ((self.rel_h, self.rel_w)
-                  if self.position == 'relative' else None)
-        observer = (partial(self._report, hw=(height, width))
-                    if self.observed else None)
-        out = grid_attention(q, k, v, (height, width), tables,
-                             self.query_chunk, observer)
+        out = self.attend_grid(q, k, v, (height, width))
         # (B, heads, N, dv/heads) -> (B, dv, H, W), head-major channels
         out = out.transpose(1, 2).flatten(2).transpose(1, 2)
         return self.proj(out.reshape(b, self.dv, height, width))
-
-    def _report(self, weights: torch.Tensor, hw: Tuple[int, int]) -> None:
-        """Hand one call's (B, heads, N, N) weights to the observer."""
-        self.report_attention(weights, hw, hw)

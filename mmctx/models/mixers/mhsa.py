@@ -19,8 +19,7 @@ up to 8 (296 at c5 of a 1344-pixel input); CUDA's flash kernel stops at
 256, so large maps run on the memory-efficient kernel there. Narrow heads
 (``2 * head_dim < H + W``) take the chunked explicit path instead.
 """
-from functools import partial
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -28,8 +27,7 @@ from mmengine.model import BaseModule
 from torch import nn
 
 from ...registry import MODELS
-from ..attention.grid_attention import grid_attention
-from ..attention.observer import AttentionSource
+from ..attention.grid_attention import GridAttentionSource
 from ..attention.rel_pos import absolute_embeddings
 from ..checks import check_choice, check_pair, check_positive_int
 
@@ -37,7 +35,7 @@ POSITION_ENCODINGS = ('relative', 'absolute', 'none')
 
 
 @MODELS.register_module()
-class MHSA(AttentionSource, BaseModule):
+class MHSA(GridAttentionSource, BaseModule):
     """BoTNet multi-head self-attention with 2-D position encodings.
 
     Args:
@@ -94,10 +92,7 @@ class MHSA(AttentionSource, BaseModule):
         std = self.head_dim**-0.5
         max_h, max_w = self.max_size
         if position == 'relative':
-            self.rel_h = nn.Parameter(torch.randn(2 * max_h - 1,
-                                                  self.head_dim) * std)
-            self.rel_w = nn.Parameter(torch.randn(2 * max_w - 1,
-                                                  self.head_dim) * std)
+            self.init_relative_tables(self.head_dim)
         elif position == 'absolute':
             self.abs_h = nn.Parameter(torch.randn(max_h, self.head_dim) * std)
             self.abs_w = nn.Parameter(torch.randn(max_w, self.head_dim) * std)
@@ -114,18 +109,9 @@ class MHSA(AttentionSource, BaseModule):
         if self.position == 'absolute':
             k = k + absolute_embeddings(self.abs_h, self.abs_w,
                                         (height, width))
-        tables = ((self.rel_h, self.rel_w)
-                  if self.position == 'relative' else None)
-        observer = (partial(self._report, hw=(height, width))
-                    if self.observed else None)
-        out = grid_attention(q, k, v, (height, width), tables,
-                             self.query_chunk, observer)
+        out = self.attend_grid(q, k, v, (height, width))
         out = out.transpose(-1, -2).reshape(b, self.out_channels, height,
                                             width)
         if self.stride == 2:
             out = F.avg_pool2d(out, 2, ceil_mode=True)
         return out
-
-    def _report(self, weights: torch.Tensor, hw: Tuple[int, int]) -> None:
-        """Hand one call's (B, heads, N, N) weights to the observer."""
-        self.report_attention(weights, hw, hw)
