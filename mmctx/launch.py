@@ -9,7 +9,7 @@ distributed jobs with the gloo backend: mmengine's ``init_dist`` would call
 import argparse
 import os
 import os.path as osp
-from typing import Optional, Sequence
+from typing import Any, Dict, Optional, Sequence
 
 import torch
 import torch.distributed as dist
@@ -21,6 +21,25 @@ LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 SCOPES = ('mmdet', 'mmseg')
 
 
+def add_config_args(parser: argparse.ArgumentParser) -> None:
+    """Add the flags every tool that reads a config and a checkpoint takes:
+    ``--cfg-options`` and ``--trust-checkpoint``.
+
+    Args:
+        parser: Parser to extend.
+    """
+    parser.add_argument(
+        '--cfg-options',
+        nargs='+',
+        action=DictAction,
+        help='override config keys, e.g. train_cfg.max_iters=10')
+    parser.add_argument(
+        '--trust-checkpoint',
+        action='store_true',
+        help='load checkpoints holding arbitrary pickled objects (only for '
+        'files from a source you trust: unpickling can run code)')
+
+
 def add_common_args(parser: argparse.ArgumentParser) -> None:
     """Add the flags train.py and test.py share.
 
@@ -28,19 +47,34 @@ def add_common_args(parser: argparse.ArgumentParser) -> None:
         parser: Parser to extend.
     """
     parser.add_argument('--work-dir', help='folder for logs and checkpoints')
-    parser.add_argument(
-        '--cfg-options',
-        nargs='+',
-        action=DictAction,
-        help='override config keys, e.g. train_cfg.max_iters=10')
+    add_config_args(parser)
     parser.add_argument(
         '--launcher', choices=LAUNCHERS, default='none', help='job launcher')
-    parser.add_argument(
-        '--trust-checkpoint',
-        action='store_true',
-        help='load checkpoints holding arbitrary pickled objects (only for '
-        'files from a source you trust: unpickling can run code)')
     parser.add_argument('--local_rank', '--local-rank', type=int, default=0)
+
+
+def read_config(path: str,
+                cfg_options: Optional[Dict[str, Any]] = None) -> Config:
+    """Read a config and apply ``--cfg-options``.
+
+    Args:
+        path: Config file.
+        cfg_options: Overrides, as parsed by mmengine's ``DictAction``.
+
+    Returns:
+        The config.
+
+    Raises:
+        ValueError: If its ``default_scope`` is neither mmdet nor mmseg.
+    """
+    cfg = Config.fromfile(path)
+    if cfg_options:
+        cfg.merge_from_dict(cfg_options)
+    scope = cfg.get('default_scope')
+    if scope not in SCOPES:
+        raise ValueError(f'{path}: default_scope must be one of {SCOPES}, '
+                         f'got {scope!r}')
+    return cfg
 
 
 def load_config(config: str, args: argparse.Namespace) -> Config:
@@ -59,13 +93,7 @@ def load_config(config: str, args: argparse.Namespace) -> Config:
             mmseg.
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
-    cfg = Config.fromfile(config)
-    if args.cfg_options:
-        cfg.merge_from_dict(args.cfg_options)
-    scope = cfg.get('default_scope')
-    if scope not in SCOPES:
-        raise ValueError(f'{config}: default_scope must be one of {SCOPES}, '
-                         f'got {scope!r}')
+    cfg = read_config(config, args.cfg_options)
     if args.work_dir is not None:
         cfg.work_dir = args.work_dir
     elif cfg.get('work_dir') is None:

@@ -16,6 +16,7 @@ import importlib
 import multiprocessing as mp
 import time
 from dataclasses import dataclass
+from functools import partial
 from typing import Callable, Dict, List, Optional, Sequence, Tuple
 
 import torch
@@ -49,19 +50,46 @@ def _reset_peak_rss() -> None:
         f.write('5')  # resets VmHWM to the current resident set
 
 
-def _build(factory: str, args: tuple, device: str) -> torch.nn.Module:
+def _build(factory: str, args: tuple, device: str,
+           training: bool = True) -> torch.nn.Module:
     module_name, _, func = factory.rpartition(':')
     block = getattr(importlib.import_module(module_name), func)(*args)
-    return block.to(device).train()
+    block.to(device).train(training)  # mmdet's ResNet.train returns None
+    return block
+
+
+def _timed(call: Callable[[], object], device: str) -> float:
+    """Wall time of ``call()``, with the device's queue drained around it."""
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    start = time.perf_counter()
+    call()
+    if device == 'cuda':
+        torch.cuda.synchronize()
+    return time.perf_counter() - start
+
+
+def _fastest(steps: Sequence[Callable[[], float]],
+             repeats: int) -> List[float]:
+    """Run each step once to warm up, then ``repeats`` times in
+    alternation (so slow spells hit all alike); the fastest time of each.
+
+    Args:
+        steps: Callables returning the wall time of one run.
+        repeats: Timed runs of each step.
+    """
+    for step in steps:
+        step()
+    best = [float('inf')] * len(steps)
+    for _ in range(repeats):
+        for i, step in enumerate(steps):
+            best[i] = min(best[i], step())
+    return best
 
 
 def _step(block: torch.nn.Module, x: torch.Tensor, device: str) -> float:
     """One forward+backward pass; returns its wall time."""
-    start = time.perf_counter()
-    block(x).sum().backward()
-    if device == 'cuda':
-        torch.cuda.synchronize()
-    elapsed = time.perf_counter() - start
+    elapsed = _timed(lambda: block(x).sum().backward(), device)
     x.grad = None
     block.zero_grad(set_to_none=True)
     return elapsed
@@ -94,13 +122,8 @@ def _times(factories: Sequence[Tuple[str, tuple]], shape: Tuple[int, ...],
         torch.set_num_threads(threads)
     blocks = [_build(f, a, device) for f, a in factories]
     x = torch.randn(shape, device=device, requires_grad=True)
-    for block in blocks:  # warm-up
-        _step(block, x, device)
-    best = [float('inf')] * len(blocks)
-    for _ in range(repeats):
-        for i, block in enumerate(blocks):
-            best[i] = min(best[i], _step(block, x, device))
-    return best
+    return _fastest([partial(_step, block, x, device) for block in blocks],
+                    repeats)
 
 
 def measure(factory: str,
@@ -150,13 +173,10 @@ def _in_fresh_process(func: Callable, *args):
 
 def _latency(config: str, hw: Tuple[int, int], repeats: int,
              device: str) -> float:
-    import mmctx  # noqa: F401  (registers modules in the child)
-    from mmengine.config import Config
-    from mmengine.registry import MODELS, init_default_scope
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
+    from .inference import build_model, load_config
+    cfg = load_config(config)
     torch.manual_seed(0)
-    model = MODELS.build(cfg.model).to(device).eval()
+    model = build_model(cfg).to(device)
     if cfg.default_scope == 'mmdet':
         from mmdet.structures import DetDataSample as Sample
     else:
@@ -167,18 +187,10 @@ def _latency(config: str, hw: Tuple[int, int], repeats: int,
     batch = dict(
         inputs=[torch.randint(0, 256, (3, height, width), dtype=torch.uint8)],
         data_samples=[Sample(metainfo=meta)])
-    times = []
     with torch.no_grad():
-        model.test_step(batch)  # warm-up
-        for _ in range(repeats):
-            if device == 'cuda':
-                torch.cuda.synchronize()
-            start = time.perf_counter()
-            model.test_step(batch)
-            if device == 'cuda':
-                torch.cuda.synchronize()
-            times.append(time.perf_counter() - start)
-    return min(times)
+        return _fastest(
+            [partial(_timed, partial(model.test_step, batch), device)],
+            repeats)[0]
 
 
 def measure_latency(config: str,
@@ -207,27 +219,11 @@ def _forward_times(factories: Sequence[Tuple[str, tuple]],
     alternation in one process."""
     if threads:
         torch.set_num_threads(threads)
-    modules = []
-    for factory, args in factories:
-        module_name, _, func = factory.rpartition(':')
-        module = getattr(importlib.import_module(module_name), func)(*args)
-        module.to(device).eval()  # mmdet's ResNet.train returns None
-        modules.append(module)
+    modules = [_build(f, a, device, training=False) for f, a in factories]
     x = torch.randn(shape, device=device)
-    best = [float('inf')] * len(modules)
     with torch.no_grad():
-        for module in modules:  # warm-up
-            module(x)
-        for _ in range(repeats):
-            for i, module in enumerate(modules):
-                if device == 'cuda':
-                    torch.cuda.synchronize()
-                start = time.perf_counter()
-                module(x)
-                if device == 'cuda':
-                    torch.cuda.synchronize()
-                best[i] = min(best[i], time.perf_counter() - start)
-    return best
+        steps = [partial(_timed, partial(m, x), device) for m in modules]
+        return _fastest(steps, repeats)
 
 
 def measure_forward(factories: Sequence[Tuple[str, Sequence]],

@@ -18,12 +18,12 @@ from mmengine.registry import MODELS, init_default_scope
 from mmengine.runner import Runner, load_checkpoint
 from torch import nn
 
-from ..launch import SCOPES
+from ..launch import read_config
 
 
 def load_config(path: str,
                 cfg_options: Optional[Dict[str, Any]] = None) -> Config:
-    """Read a config, apply ``--cfg-options`` and enter its scope.
+    """Read a config (:func:`mmctx.launch.read_config`) and enter its scope.
 
     Args:
         path: Config file.
@@ -31,18 +31,9 @@ def load_config(path: str,
 
     Returns:
         The config.
-
-    Raises:
-        ValueError: If its ``default_scope`` is neither mmdet nor mmseg.
     """
-    cfg = Config.fromfile(path)
-    if cfg_options:
-        cfg.merge_from_dict(cfg_options)
-    scope = cfg.get('default_scope')
-    if scope not in SCOPES:
-        raise ValueError(f'{path}: default_scope must be one of {SCOPES}, '
-                         f'got {scope!r}')
-    init_default_scope(scope)
+    cfg = read_config(path, cfg_options)
+    init_default_scope(cfg.default_scope)
     return cfg
 
 

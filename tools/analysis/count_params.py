@@ -6,17 +6,12 @@ Example:
 """
 import argparse
 
-from mmengine.config import Config
-from mmengine.registry import MODELS, init_default_scope
-
-import mmctx  # noqa: F401  (registers modules)
+from mmctx.analysis.inference import build_model, load_config
 
 
 def count(config: str) -> int:
     """Number of parameters of the model built from ``config``."""
-    cfg = Config.fromfile(config)
-    init_default_scope(cfg.default_scope)
-    model = MODELS.build(cfg.model)
+    model = build_model(load_config(config))
     return sum(p.numel() for p in model.parameters())
 
 

@@ -17,7 +17,6 @@ import os
 import os.path as osp
 from typing import List, Optional, Sequence
 
-from mmengine.config import DictAction
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.analysis.inference import (build_model, forward_tensor,
@@ -25,6 +24,7 @@ from mmctx.analysis.inference import (build_model, forward_tensor,
 from mmctx.analysis.query_independence import (BlockDistances,
                                                markdown_table, measure)
 from mmctx.compat import trust_checkpoints
+from mmctx.launch import add_config_args
 
 CSV_COLUMNS = ('block', 'type', 'input_distance', 'output_distance',
                'attention_distance', 'images')
@@ -57,13 +57,7 @@ def parse_args(argv: Optional[Sequence[str]] = None) -> argparse.Namespace:
     parser.add_argument(
         '--out', default='query_independence.csv',
         help='CSV file to write (default: query_independence.csv)')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys, e.g. val_dataloader.num_workers=0')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='load checkpoints holding arbitrary pickled objects (only for '
-        'files from a source you trust)')
+    add_config_args(parser)
     args = parser.parse_args(argv)
     if args.num_images < 1:
         parser.error(f'--num-images must be >= 1, got {args.num_images}')

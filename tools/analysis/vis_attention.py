@@ -17,13 +17,13 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
-from mmengine.config import DictAction
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.analysis.attention_vis import InputGeometry, render
 from mmctx.analysis.inference import (build_model, forward_tensor,
                                       image_batch, load_config)
 from mmctx.compat import trust_checkpoints
+from mmctx.launch import add_config_args
 from mmctx.models.attention import attention_sources, capture_attention
 
 
@@ -51,13 +51,7 @@ def parse_args(argv: Optional[Sequence[str]] = None
         help='query point X,Y in image pixels for maps with a row per '
         'query position (repeatable; default: the image centre)')
     parser.add_argument('--out', required=True, help='folder for the PNGs')
-    parser.add_argument(
-        '--cfg-options', nargs='+', action=DictAction,
-        help='override config keys')
-    parser.add_argument(
-        '--trust-checkpoint', action='store_true',
-        help='load checkpoints holding arbitrary pickled objects (only for '
-        'files from a source you trust)')
+    add_config_args(parser)
     return parser, parser.parse_args(argv)
 
 
