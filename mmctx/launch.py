@@ -7,15 +7,20 @@ distributed jobs with the gloo backend: mmengine's ``init_dist`` would call
 ``device_ids=[LOCAL_RANK]``, both of which fail for CPU modules.
 """
 import argparse
+import contextlib
+import glob
 import os
 import os.path as osp
-from typing import Any, Dict, Optional, Sequence
+import sys
+from typing import Any, Dict, Iterator, Optional, Sequence
 
 import torch
 import torch.distributed as dist
 from mmengine.config import Config, DictAction
 
-from .compat import trust_checkpoints
+from .compat import (CheckpointError, UnreadableCheckpointError,
+                     checkpoint_defect, trust_checkpoints)
+from .hooks import LAST_CHECKPOINT, CrashSafeCheckpointHook
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
 SCOPES = ('mmdet', 'mmseg')
@@ -132,18 +137,117 @@ def prepare_distributed(cfg: Config, launcher: str) -> None:
         dist.init_process_group(backend='gloo')
 
 
-def set_resume(cfg: Config, resume: Optional[str]) -> None:
-    """Apply mmdet's ``--resume [CHECKPOINT]`` semantics.
+def _newest_readable(folder: str, exclude: str) -> Optional[str]:
+    """The most recently written whole checkpoint in ``folder`` other than
+    ``exclude`` (best-score checkpoints, saved without optimizer state,
+    are passed over)."""
+    candidates = [
+        path for path in glob.glob(osp.join(folder, '*.pth'))
+        if not osp.basename(path).startswith('best_')
+        and osp.abspath(path) != osp.abspath(exclude)
+    ]
+    for path in sorted(candidates, key=osp.getmtime, reverse=True):
+        if checkpoint_defect(path) is None:
+            return path
+    return None
+
+
+def check_resumable(work_dir: str) -> None:
+    """Stop before anything is built if ``--resume`` (no path) would pick an
+    unreadable checkpoint.
+
+    mmengine resumes from the checkpoint named in ``WORK_DIR/
+    last_checkpoint``; without that file it starts from scratch, as before.
 
     Args:
-        cfg: Config to adjust.
+        work_dir: The run's work dir.
+
+    Raises:
+        UnreadableCheckpointError: If ``last_checkpoint`` is empty or names
+            a missing, empty, truncated or corrupt file; the message names
+            it and the newest readable checkpoint beside it.
+    """
+    record = osp.join(work_dir, LAST_CHECKPOINT)
+    if not osp.isfile(record):
+        return
+    with open(record) as f:
+        latest = f.read().strip()
+    defect = checkpoint_defect(latest) if latest else f'{record} is empty'
+    if defect is None:
+        return
+    folder = osp.dirname(latest) if latest else work_dir
+    readable = _newest_readable(folder, latest)
+    if readable is None:
+        advice = (f'No readable checkpoint is left in {folder}: train '
+                  'without --resume')
+    else:
+        advice = (f'The newest readable checkpoint is {readable}: resume '
+                  f'from it with --resume {readable}')
+    raise UnreadableCheckpointError(
+        f'--resume: the latest checkpoint cannot be loaded: {defect}. '
+        f'{advice}.')
+
+
+def set_resume(cfg: Config, resume: Optional[str]) -> None:
+    """Apply mmdet's ``--resume [CHECKPOINT]`` semantics: both forms restore
+    the weights, the optimizer and scheduler states and the iteration.
+
+    Args:
+        cfg: Config to adjust (its ``work_dir`` set).
         resume: ``None`` (no resume), ``'auto'`` (latest checkpoint in the
             work dir) or a checkpoint path.
+
+    Raises:
+        UnreadableCheckpointError: For ``'auto'``, if the latest checkpoint
+            cannot be loaded (see :func:`check_resumable`).
     """
     if resume == 'auto':
+        check_resumable(cfg.work_dir)
         cfg.resume, cfg.load_from = True, None
     elif resume is not None:
         cfg.resume, cfg.load_from = True, resume
+
+
+def use_crash_safe_checkpoints(cfg: Config) -> None:
+    """Save checkpoints with :class:`~mmctx.hooks.CrashSafeCheckpointHook`.
+
+    The config's ``default_hooks.checkpoint`` (mmengine's default
+    ``CheckpointHook`` with ``interval=1`` when the config has none) keeps
+    its arguments and gets the crash-safe type. A config that disables
+    checkpoints (``checkpoint=None``) or names another hook type is left
+    as it is.
+
+    Args:
+        cfg: Config to adjust.
+    """
+    if cfg.get('default_hooks') is None:
+        cfg.default_hooks = dict()
+    hooks = cfg.default_hooks
+    if 'checkpoint' not in hooks:
+        hooks.checkpoint = dict(type='CheckpointHook', interval=1)
+    hook = hooks.checkpoint
+    if hook is None:
+        return
+    kind = hook.get('type')
+    name = kind if isinstance(kind, str) else getattr(kind, '__name__', '')
+    if name.rpartition('.')[2] == 'CheckpointHook':
+        hook.type = CrashSafeCheckpointHook.__name__
+
+
+@contextlib.contextmanager
+def exit_on_checkpoint_error() -> Iterator[None]:
+    """Turn a :class:`~mmctx.compat.CheckpointError` into its message on
+    stderr and exit status 2; usable as a decorator of a tool's ``main``.
+
+    The message already names the file, the reason and the way out
+    (``--trust-checkpoint``, the checkpoint to resume from), so the
+    traceback is left out.
+    """
+    try:
+        yield
+    except CheckpointError as exc:
+        print(f'error: {exc}', file=sys.stderr)
+        sys.exit(2)
 
 
 def enable_amp(cfg: Config) -> None:

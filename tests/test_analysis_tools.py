@@ -10,6 +10,7 @@ import cv2
 import numpy as np
 import pytest
 import torch
+from matplotlib.axes import Axes
 from torch import nn
 
 from mmctx.analysis.attention_vis import (CHANNEL_FIGURE, InputGeometry,
@@ -299,6 +300,39 @@ def test_render_channel_map_and_geometry(tmp_path):
     (path, ) = render('backbone.cot', local, image, geometry, [],
                       str(tmp_path))
     assert png_size(path) == heatmap_figure_size((100, 200))
+
+
+@pytest.mark.parametrize('query_hw,num_rows,rows', [
+    ((1, 1), 1, [0]),  # a global map
+    ((4, 6), 24, [2 * 6 + 4]),  # the row of the query cell of (4.5, 2.5)
+    (None, 2, [0, 1]),  # one row per learned token
+], ids=['global', 'query', 'tokens'])
+def test_render_draws_each_heads_own_map(tmp_path, monkeypatch, query_hw,
+                                         num_rows, rows):
+    """Each panel's heat map is its own head's row of the chosen sample
+    (the grid equals the image, so resampling is the identity)."""
+    heads, key_hw = 3, (4, 6)
+    weights = torch.rand(2, heads, num_rows, 24)
+    geometry = InputGeometry(ori_hw=key_hw, img_hw=key_hw, input_hw=key_hw)
+    drawn = []
+    imshow = Axes.imshow
+
+    def spy(self, data, *args, **kwargs):
+        drawn.append(np.array(data))
+        return imshow(self, data, *args, **kwargs)
+
+    monkeypatch.setattr(Axes, 'imshow', spy)
+    paths = render('blk', AttentionMap(weights, query_hw, key_hw),
+                   np.zeros((4, 6, 3), np.uint8), geometry, [(4.5, 2.5)],
+                   str(tmp_path), sample=1)
+    expected = [(row, head) for row in rows for head in range(heads)]
+    assert len(paths) == len(expected) and len(drawn) == 2 * len(expected)
+    for path, image, heat, (row, head) in zip(paths, drawn[::2], drawn[1::2],
+                                              expected):
+        assert path.endswith(f'head{head}.png')
+        assert image.shape == (4, 6, 3)
+        np.testing.assert_allclose(
+            heat, weights[1, head, row].reshape(key_hw).numpy(), rtol=1e-6)
 
 
 def test_complexity_tool(capsys):

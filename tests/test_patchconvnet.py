@@ -112,9 +112,10 @@ def naive_attention_pool(pool, x):
 
 
 @pytest.mark.parametrize('shape', [(2, 16, 5, 7), (1, 16, 3, 1)])
-def test_block_matches_naive_reference(shape):
+@pytest.mark.parametrize('scale', [1., 1e-3])  # 1e-3: LayerNorm eps shows
+def test_block_matches_naive_reference(shape, scale):
     block = randomize_(PatchConvBlock(16, layer_scale_init=1e-4)).eval()
-    x = torch.randn(shape)
+    x = torch.randn(shape) * scale
     torch.testing.assert_close(block(x), naive_block(block, x),
                                rtol=1e-4, atol=1e-5)
 
@@ -141,6 +142,27 @@ def test_backbone_matches_naive_stem_trunk_and_pyramid():
     level3 = level3.unfold(2, 2, 2).unfold(3, 2, 2).amax((-1, -2))
     for out, ref in zip(outs, (level0, level1, feat, level3)):
         torch.testing.assert_close(out, ref, rtol=1e-4, atol=1e-4)
+
+
+def test_every_layer_norm_has_eps_1e_6_on_low_variance_input():
+    """At a variance of 1e-6 an eps of 1e-5 rescales by 2.3; at unit
+    variance it would be invisible."""
+    norms = [
+        m for m in (*PatchConvNet(arch=TINY).modules(),
+                    *AttentionPool(16).modules())
+        if isinstance(m, torch.nn.LayerNorm)
+    ]
+    assert len(norms) == 4 + 1 + 3  # trunk blocks, level 0, pool
+    for norm in norms:
+        randomize_(norm)
+        x = torch.randn(2, 16, 3, 5) * 1e-3
+        if isinstance(norm, patchconvnet.LayerNorm2d):
+            out = norm(x)
+        else:  # tokens, channels last
+            out = norm(x.permute(0, 2, 3, 1)).permute(0, 3, 1, 2)
+        torch.testing.assert_close(
+            out, naive_layer_norm(x, norm.weight, norm.bias), rtol=1e-4,
+            atol=1e-5)
 
 
 @pytest.mark.parametrize('hw', [(64, 96), (48, 80), (112, 32), (16, 16)])

@@ -39,36 +39,64 @@ def test_gc_equals_mmcv_context_block(pooling, fusions):
     torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
 
 
-def _nl_state_from_mmcv(ref: NonLocal2d) -> dict:
-    # mmcv wraps g/phi in Sequential(conv, maxpool) when sub-sampling
-    return {
-        key.replace('g.0.', 'g.').replace('phi.0.', 'phi.'): value
-        for key, value in ref.state_dict().items()
-    }
+NL_MODES = ('gaussian', 'embedded_gaussian', 'dot_product', 'concatenation')
+NL_CASES = list(itertools.product(NL_MODES, [False, True]))
+NL_IDS = [f'{mode}{"-sub" if sub else ""}' for mode, sub in NL_CASES]
 
 
-@pytest.mark.parametrize('mode,use_scale,sub_sample', [
-    ('embedded_gaussian', True, False),
-    ('embedded_gaussian', False, False),
-    ('embedded_gaussian', True, True),
-    ('dot_product', True, False),
-    ('dot_product', True, True),
-])
-def test_nl_equals_mmcv_non_local(mode, use_scale, sub_sample):
+@pytest.mark.parametrize('mode,sub_sample', NL_CASES, ids=NL_IDS)
+@pytest.mark.parametrize('use_scale,norm', [(True, False), (False, False),
+                                            (True, True)],
+                         ids=['scale', 'no-scale', 'scale-bn'])
+def test_nl_loads_mmcv_non_local_strictly_and_matches(mode, sub_sample,
+                                                      use_scale, norm):
+    norm_cfg = dict(type='BN') if norm else None
     ref = randomize_(
         NonLocal2d(
             32, reduction=2, use_scale=use_scale, mode=mode,
-            sub_sample=sub_sample))
+            sub_sample=sub_sample, norm_cfg=norm_cfg)).eval()
     ours = NonLocalBlock(
         32, reduction=2, mode=mode, use_scale=use_scale,
-        sub_sample=sub_sample)
-    ours.load_state_dict(_nl_state_from_mmcv(ref))
+        sub_sample=sub_sample, norm_cfg=norm_cfg).eval()
+    ours.load_state_dict(ref.state_dict())  # same keys, strict
+    ref.load_state_dict(ours.state_dict())  # and back
     x = torch.randn(2, 32, 9, 7)
-    torch.testing.assert_close(ours(x), ref(x), rtol=1e-5, atol=1e-5)
+    expected = ref(x)
+    torch.testing.assert_close(ours(x), expected, rtol=1e-5, atol=1e-5)
+    with capture_attention(ours) as maps:
+        torch.testing.assert_close(ours(x), expected, rtol=1e-5, atol=1e-5)
+    keys = 12 if sub_sample else 63
+    assert maps[''][0].weights.shape == (2, 1, 63, keys)
 
 
+@pytest.mark.parametrize('mode,sub_sample', NL_CASES, ids=NL_IDS)
+def test_nl_zeros_init_is_identity_in_every_mode(mode, sub_sample):
+    block = NonLocalBlock(32, mode=mode, sub_sample=sub_sample)
+    x = torch.randn(2, 32, 6, 8)
+    assert torch.equal(block(x), x)
+    # and again after an enclosing model's init_weights
+    randomize_(block).init_weights()
+    assert torch.equal(block(x), x)
+    assert not torch.equal(
+        NonLocalBlock(32, mode=mode, sub_sample=sub_sample,
+                      zeros_init=False)(x), x)
+
+
+@pytest.mark.parametrize('norm', [False, True])
+def test_nl_zeros_init_false_initialises_output_layer_as_mmcv(norm):
+    norm_cfg = dict(type='BN') if norm else None
+    ours = NonLocalBlock(64, zeros_init=False, std=0.5, norm_cfg=norm_cfg)
+    ref = NonLocal2d(64, zeros_init=False, std=0.5, norm_cfg=norm_cfg)
+    for block in (ours, ref):
+        out = block.conv_out.norm if norm else block.conv_out.conv
+        assert 0.3 < out.weight.std() < 0.7
+        assert torch.count_nonzero(out.bias) == 0
+
+
+@pytest.mark.parametrize('mode', ['gaussian', 'embedded_gaussian'])
 @pytest.mark.parametrize('observed', [False, True])
-def test_nl_uses_fused_attention_unless_observed(monkeypatch, observed):
+def test_nl_uses_fused_attention_unless_observed(monkeypatch, observed,
+                                                 mode):
     calls = []
     fused = torch.nn.functional.scaled_dot_product_attention
 
@@ -78,7 +106,7 @@ def test_nl_uses_fused_attention_unless_observed(monkeypatch, observed):
 
     monkeypatch.setattr(torch.nn.functional, 'scaled_dot_product_attention',
                         spy)
-    block = NonLocalBlock(16)
+    block = NonLocalBlock(16, mode=mode)
     x = torch.randn(2, 16, 5, 6)
     if observed:
         with capture_attention(block):
@@ -86,7 +114,8 @@ def test_nl_uses_fused_attention_unless_observed(monkeypatch, observed):
         assert calls == []
     else:
         block(x)
-        assert calls == [(2, 1, 30, 8)]
+        # gaussian compares the raw 16-channel inputs
+        assert calls == [(2, 1, 30, 16 if mode == 'gaussian' else 8)]
 
 
 def test_nl_with_norm_zero_inits_norm():
@@ -136,6 +165,8 @@ def test_se_equals_mmdet_se_layer():
     lambda: GCBlock(32, pooling='avg'),
     lambda: NonLocalBlock(32),
     lambda: NonLocalBlock(32, mode='dot_product', sub_sample=True),
+    lambda: NonLocalBlock(32, mode='gaussian', sub_sample=True),
+    lambda: NonLocalBlock(32, mode='concatenation'),
     lambda: SimplifiedNonLocalBlock(32),
     lambda: SEBlock(32, ratio=4),
 ])
@@ -158,7 +189,8 @@ def test_gradients_reach_every_parameter(make):
     (lambda: GCBlock(32, fusions=()), 'fusions'),
     (lambda: GCBlock(32, fusions='add'), 'fusions'),
     (lambda: GCBlock(8, ratio=1. / 16), 'in_channels * ratio'),
-    (lambda: NonLocalBlock(32, mode='gaussian'), 'mode'),
+    (lambda: NonLocalBlock(32, mode='cosine'), 'mode must be one of '
+     r"\('gaussian', 'embedded_gaussian', 'dot_product', 'concatenation'\)"),
     (lambda: NonLocalBlock(32, reduction=0), 'reduction'),
     (lambda: NonLocalBlock(4, reduction=8), 'reduction'),
     (lambda: SimplifiedNonLocalBlock(0), 'in_channels'),

@@ -1,5 +1,8 @@
 #!/usr/bin/env bash
 # Test with N processes: tools/dist_test.sh CONFIG CHECKPOINT N [flags...]
+# N processes per node; for several nodes run it on each node with
+#   NNODES (default 1), NODE_RANK (0..NNODES-1, default 0),
+#   MASTER_ADDR (node 0's address, default 127.0.0.1), PORT (default 29500).
 set -euo pipefail
 CONFIG=$1
 CHECKPOINT=$2

@@ -3,27 +3,71 @@
 #
 # PYTHON defaults to the project virtualenv .venv/bin/python (created when
 # missing). Every step first checks what is there, so a second run installs
-# nothing. torchvision is never installed: the registry's build is a CUDA
-# build whose operators fail to load on CPU-only machines.
+# nothing. An installed torch is kept, and pinned by a pip constraint so that
+# no later step can replace it. torchvision is never installed: the
+# registry's build is a CUDA build whose operators fail to load on CPU-only
+# machines.
+#
+# WHEELHOUSE=DIR installs from that folder alone, for machines without a
+# package index: every pip run here, and any pip that a build runs in turn,
+# gets --no-index --find-links DIR through pip's environment variables, and
+# no pip config file. tools/make_wheelhouse.sh fills the folder.
+#
+# mmcv is built from source against the installed torch. When torch is a
+# CUDA build and a CUDA toolkit (nvcc) is found, its CUDA ops are built too,
+# for TORCH_CUDA_ARCH_LIST or else the visible GPUs' architectures.
 set -euo pipefail
+
+die() { echo "[install] error: $*" >&2; exit 1; }
+
+if [ -n "${WHEELHOUSE:-}" ]; then
+  [ -d "$WHEELHOUSE" ] || die "WHEELHOUSE=$WHEELHOUSE is not a folder"
+  WHEELHOUSE=$(cd "$WHEELHOUSE" && pwd)
+  export PIP_NO_INDEX=1 PIP_FIND_LINKS=$WHEELHOUSE PIP_CONFIG_FILE=/dev/null
+fi
 cd "$(dirname "$0")/.."
+source tools/requirements.sh
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 PYTHON=${PYTHON:-.venv/bin/python}
-TORCH_SPEC=${TORCH_SPEC:-torch==2.13.0}
-BUILD_DEPS=(numpy ninja wheel 'setuptools>=77.0.3,<81')
-STACK=(mmengine==0.10.7 mmdet==3.3.0 mmsegmentation==1.2.2 ftfy regex
-       pycocotools matplotlib pytest)
-
 if [ "$PYTHON" = ".venv/bin/python" ] && [ ! -x .venv/bin/python ]; then
   echo "[install] creating .venv"
   python3 -m venv .venv
 fi
-pip_install() { "$PYTHON" -m pip install --disable-pip-version-check "$@"; }
+[ -z "${WHEELHOUSE:-}" ] || echo "[install] installing from $WHEELHOUSE only"
+
+pip_args=(--disable-pip-version-check)
+# pip_install ARGS...: pip install into $PYTHON's environment. From a
+# wheelhouse, a distribution it lacks fails with the folder and the fix.
+pip_install() {
+  if [ -z "${WHEELHOUSE:-}" ]; then
+    "$PYTHON" -m pip install "${pip_args[@]}" "$@"
+    return
+  fi
+  local status=0 missing target
+  "$PYTHON" -m pip install "${pip_args[@]}" "$@" 2>&1 | tee "$tmp/pip.log" \
+    || status=$?
+  missing=$(sed -n 's/^ERROR: No matching distribution found for //p' \
+    "$tmp/pip.log" | paste -sd ' ')
+  if [ "$status" != 0 ] && [ -n "$missing" ]; then
+    target=$("$PYTHON" -c 'import sys, sysconfig
+print("Python %d.%d on %s" % (*sys.version_info[:2], sysconfig.get_platform()))')
+    die "the wheelhouse $WHEELHOUSE has no distribution of $missing" \
+      "for $target. Fill it on a machine with a package index:" \
+      "make wheelhouse DIR=... (PYTHON_VERSION/PLATFORM for another" \
+      "machine; TORCH=1 adds torch, or install this machine's torch" \
+      "into $PYTHON's environment first: it is kept)"
+  fi
+  return "$status"
+}
 # satisfied SPEC...: true when every requirement is installed at a
-# matching version (no network, no pip resolver).
+# matching version (no network, no pip resolver). The working directory is
+# left out of the search: a build leaves mmctx.egg-info in the repo root.
 satisfied() {
   "$PYTHON" - "$@" <<'PY'
 import sys
+del sys.path[0]
 from importlib.metadata import PackageNotFoundError, version
 from packaging.requirements import Requirement
 for spec in sys.argv[1:]:
@@ -37,32 +81,88 @@ PY
 }
 "$PYTHON" -c "import packaging" 2>/dev/null || pip_install packaging
 
-if "$PYTHON" -c "import torch" 2>/dev/null; then
-  echo "[install] keeping torch $("$PYTHON" -c 'import torch; print(torch.__version__)')"
+# torch_info: torch's version, its CUDA version and the visible GPUs'
+# architectures, '-' for each that is absent.
+torch_info() {
+  "$PYTHON" - <<'PY'
+import torch
+archs = {'%d.%d' % torch.cuda.get_device_capability(i)
+         for i in range(torch.cuda.device_count())}
+print(torch.__version__, torch.version.cuda or '-',
+      ';'.join(sorted(archs)) or '-')
+PY
+}
+if info=$(torch_info 2>/dev/null); then
+  echo "[install] keeping torch ${info%% *}"
 else
   echo "[install] installing $TORCH_SPEC"
   pip_install "$TORCH_SPEC"
+  info=$(torch_info)
 fi
+read -r torch_version torch_cuda gpu_archs <<<"$info"
+echo "torch==$torch_version" > "$tmp/torch.txt"
+pip_args+=(--constraint "$tmp/torch.txt")
 
 satisfied "${BUILD_DEPS[@]}" || pip_install "${BUILD_DEPS[@]}"
 
-if ! "$PYTHON" -c "import mmcv, mmcv.ops; assert mmcv.__version__ == '2.1.0'" 2>/dev/null; then
+# mmcv gets its CUDA ops when torch is a CUDA build and torch's extension
+# builder finds a CUDA toolkit.
+cuda_home=-
+if [ "$torch_cuda" != - ]; then
+  cuda_home=$("$PYTHON" -c 'from torch.utils.cpp_extension import CUDA_HOME
+print(CUDA_HOME or "-")')
+fi
+cuda_ops=0
+if [ "$cuda_home" != - ] && [ -x "$cuda_home/bin/nvcc" ]; then
+  cuda_ops=1
+fi
+# mmcv_ready: the pinned mmcv is installed with its compiled ops, the CUDA
+# ones included when they are to be built.
+mmcv_ready() {
+  "$PYTHON" - "${MMCV_SPEC#mmcv==}" "$cuda_ops" 2>/dev/null <<'PY'
+import sys
+import mmcv
+from mmcv.ops import get_compiling_cuda_version
+assert mmcv.__version__ == sys.argv[1]
+assert sys.argv[2] == '0' or get_compiling_cuda_version() != 'not available'
+PY
+}
+
+if ! mmcv_ready; then
   cache_flag=()
+  arch=
+  if [ "$cuda_ops" = 1 ]; then
+    arch=${TORCH_CUDA_ARCH_LIST:-${gpu_archs#-}}
+    echo "[install] building $MMCV_SPEC with CPU and CUDA ops" \
+      "(CUDA $torch_cuda, $cuda_home/bin/nvcc) for arch ${arch:-all}"
+    [ -n "$arch" ] || echo "[install] no GPU is visible: set" \
+      "TORCH_CUDA_ARCH_LIST (e.g. 8.0) to build for one arch only"
+    # pip's wheel cache may hold a CPU-only build of the same source.
+    cache_flag=(--no-cache-dir)
+  elif [ "$torch_cuda" != - ] && [ "$gpu_archs" != - ]; then
+    die "torch $torch_version is a CUDA build and a GPU is visible, but" \
+      "torch finds no CUDA toolkit with nvcc (CUDA_HOME: $cuda_home): point" \
+      "CUDA_HOME at one so that mmcv's CUDA ops are built"
+  else
+    echo "[install] building $MMCV_SPEC with its ops (about 13 minutes on" \
+      "2 cores)"
+  fi
   if "$PYTHON" -c "import mmcv" 2>/dev/null; then
     echo "[install] removing an mmcv without usable compiled ops"
     "$PYTHON" -m pip uninstall -y mmcv
     cache_flag=(--no-cache-dir)
   fi
-  echo "[install] building mmcv 2.1.0 with its ops (about 13 minutes on 2 cores)"
-  MMCV_WITH_OPS=1 MAX_JOBS=${MAX_JOBS:-$(nproc)} \
-    pip_install --no-build-isolation "${cache_flag[@]}" mmcv==2.1.0
+  MMCV_WITH_OPS=1 FORCE_CUDA=$cuda_ops TORCH_CUDA_ARCH_LIST=$arch \
+    MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+    pip_install --no-build-isolation "${cache_flag[@]}" "$MMCV_SPEC"
+  mmcv_ready || die "$MMCV_SPEC was installed but its compiled ops" \
+    "(CUDA ones: $cuda_ops) do not load"
 fi
 
 satisfied "${STACK[@]}" || pip_install "${STACK[@]}"
-if ! "$PYTHON" -c "import mmctx" 2>/dev/null \
-   || ! "$PYTHON" -m pip show -q mmctx >/dev/null 2>&1; then
-  pip_install --no-build-isolation --no-deps -e .
-fi
+# PEP 660 editable install in this environment: the legacy route would run
+# a second pip with build isolation, which needs an index.
+satisfied mmctx || pip_install --no-build-isolation --use-pep517 --no-deps -e .
 
 # Fails with the cause and the fix when mmcv lacks its compiled ops.
 "$PYTHON" -c "import mmctx; print('[install] mmctx', mmctx.__version__, 'ready')"

@@ -10,8 +10,9 @@ from typing import Optional
 from mmengine.config import Config
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
-from mmctx.launch import (build_runner, load_config, parse,
-                          prepare_distributed)
+from mmctx.launch import (build_runner, exit_on_checkpoint_error,
+                          load_config, parse, prepare_distributed)
+from mmctx.preflight import check_or_exit
 
 
 def configure_outputs(cfg: Config, out: Optional[str],
@@ -45,6 +46,7 @@ def configure_outputs(cfg: Config, out: Optional[str],
             cfg.test_evaluator.keep_results = True
 
 
+@exit_on_checkpoint_error()
 def main() -> None:
     parser = argparse.ArgumentParser(description='Test a checkpoint')
     parser.add_argument('config', help='config file')
@@ -60,6 +62,7 @@ def main() -> None:
     prepare_distributed(cfg, args.launcher)
     cfg.load_from = args.checkpoint
     configure_outputs(cfg, args.out, args.show_dir)
+    check_or_exit(cfg, 'test')
     metrics = build_runner(cfg).test()
     width = max(map(len, metrics), default=0)
     print('\n'.join(f'{key:<{width}}  {value}'

@@ -8,10 +8,13 @@ Example:
 import argparse
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
-from mmctx.launch import (build_runner, enable_amp, load_config, parse,
-                          prepare_distributed, set_resume)
+from mmctx.launch import (build_runner, enable_amp, exit_on_checkpoint_error,
+                          load_config, parse, prepare_distributed, set_resume,
+                          use_crash_safe_checkpoints)
+from mmctx.preflight import check_or_exit
 
 
+@exit_on_checkpoint_error()
 def main() -> None:
     parser = argparse.ArgumentParser(description='Train a model')
     parser.add_argument('config', help='config file')
@@ -29,6 +32,7 @@ def main() -> None:
         'work dir when no path is given')
     args = parse(parser)
     cfg = load_config(args.config, args)
+    use_crash_safe_checkpoints(cfg)
     prepare_distributed(cfg, args.launcher)
     if args.amp:
         enable_amp(cfg)
@@ -38,6 +42,7 @@ def main() -> None:
                              'base_batch_size in the config')
         cfg.auto_scale_lr.enable = True
     set_resume(cfg, args.resume)
+    check_or_exit(cfg, 'train')
     build_runner(cfg).train()
 
 

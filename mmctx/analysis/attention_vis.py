@@ -5,6 +5,9 @@ more panels, whatever block reported it:
 
 - ``'spatial'`` with one query row (GC, SNL, attention pooling): the global
   map over the key grid, one panel per head;
+- ``'spatial'`` with a row per learned token (``query_hw`` is ``None``:
+  multi-class-token attention pooling): each chosen token's map, one panel
+  per (token, head);
 - ``'spatial'`` with a row per query position (NL, MHSA, AA): the row of
   each chosen query point, one panel per (query, head);
 - ``'local'`` (CoT): one summary panel, the standard deviation of each
@@ -118,12 +121,23 @@ class Panel:
 
 
 def _spatial_panels(attention: AttentionMap, geometry: InputGeometry,
-                    queries: Sequence[Tuple[float, float]],
-                    sample: int) -> List[Panel]:
+                    queries: Sequence[Tuple[float, float]], sample: int,
+                    tokens: Optional[Sequence[int]]) -> List[Panel]:
     weights = attention.weights[sample].float()
     heads, num_queries = weights.shape[:2]
     key_hw = tuple(attention.key_hw)
     panels = []
+    if attention.query_hw is None:  # one row per learned token
+        for token in range(num_queries) if tokens is None else tokens:
+            if not 0 <= token < num_queries:
+                raise ValueError(f'token {token} does not exist: the map has '
+                                 f'{num_queries} token rows')
+            for head in range(heads):
+                panels.append(
+                    Panel(f'token{token}_head{head}',
+                          f'class token {token}, head {head}',
+                          weights[0, token].reshape(key_hw)))
+        return panels
     if num_queries == 1:
         for head in range(heads):
             panels.append(
@@ -154,7 +168,8 @@ def local_summary(weights: torch.Tensor) -> torch.Tensor:
 
 def panels_for(attention: AttentionMap, geometry: InputGeometry,
                queries: Sequence[Tuple[float, float]],
-               sample: int = 0) -> List[Panel]:
+               sample: int = 0,
+               tokens: Optional[Sequence[int]] = None) -> List[Panel]:
     """The panels that show one attention map.
 
     Args:
@@ -163,12 +178,14 @@ def panels_for(attention: AttentionMap, geometry: InputGeometry,
         queries: Query points (x, y) in original image pixels, used by maps
             with a row per query position.
         sample: Index of the image in the batch.
+        tokens: Token rows to draw from maps with a row per learned token
+            (all when ``None``).
 
     Returns:
         Panels in drawing order.
     """
     if attention.kind == 'spatial':
-        return _spatial_panels(attention, geometry, queries, sample)
+        return _spatial_panels(attention, geometry, queries, sample, tokens)
     if attention.kind == 'local':
         return [
             Panel('summary', 'window weight spread (std over k*k, mean '
@@ -252,7 +269,8 @@ def file_stem(layer: str, suffix: str) -> str:
 
 def render(layer: str, attention: AttentionMap, image: np.ndarray,
            geometry: InputGeometry, queries: Sequence[Tuple[float, float]],
-           out_dir: str, sample: int = 0) -> List[str]:
+           out_dir: str, sample: int = 0,
+           tokens: Optional[Sequence[int]] = None) -> List[str]:
     """Write the PNGs of one block's map.
 
     Args:
@@ -263,12 +281,14 @@ def render(layer: str, attention: AttentionMap, image: np.ndarray,
         queries: Query points (x, y) in original image pixels.
         out_dir: Existing folder for the PNGs.
         sample: Index of the image in the batch.
+        tokens: Token rows to draw from maps with a row per learned token
+            (all when ``None``).
 
     Returns:
         The paths written.
     """
     paths = []
-    for panel in panels_for(attention, geometry, queries, sample):
+    for panel in panels_for(attention, geometry, queries, sample, tokens):
         path = osp.join(out_dir, file_stem(layer, panel.suffix) + '.png')
         title = f'{layer}: {panel.caption}'
         if attention.kind == 'channel':

@@ -19,7 +19,7 @@ handle for two ops our blocks use, so they are counted explicitly:
 Elementwise ops (activations, normalisation, softmax) are not counted, as
 in mmengine's defaults.
 """
-from typing import Any, List, Tuple
+from typing import Any, List, Tuple, Union
 
 import torch
 from mmengine.analysis import FlopAnalyzer
@@ -27,6 +27,7 @@ from torch import nn
 
 from ..models.checks import check_choice
 from ..models.pooling import AttentionPool
+from ..registry import MODELS
 
 POOLS = ('avg', 'attention')
 
@@ -47,28 +48,44 @@ def attention_flops(inputs: List[Any], outputs: List[Any]) -> int:
     return batch * query[-2] * key[-2] * (query[-1] + value[-1])
 
 
+@MODELS.register_module()
 class ImageNetClassifier(nn.Module):
     """A backbone's last output, global pooling and a linear head, the form
-    in which papers report ImageNet parameters and FLOPs.
+    in which papers report ImageNet parameters and FLOPs, and the model that
+    converted ``--with-head`` checkpoints load into.
 
     Args:
-        backbone: Module returning a tuple of feature maps.
+        backbone: Module (or config of one) returning a tuple of feature
+            maps.
         channels: Channels of the last map.
         num_classes: Classes of the linear head. Default: 1000.
         pool: ``'avg'`` (global average pooling) or ``'attention'`` (an
             :class:`~mmctx.models.AttentionPool` over ``channels``, as
             PatchConvNet's classifier). Default: ``'avg'``.
+        num_tokens: Class tokens of the attention pool: 1, or
+            ``num_classes`` for PatchConvNet's multi-class-token model, in
+            which class ``c`` is scored from token ``c`` alone by row ``c``
+            of ``fc`` (the official per-class ``Linear(D, 1)`` heads).
+            Default: 1.
     """
 
     def __init__(self,
-                 backbone: nn.Module,
+                 backbone: Union[nn.Module, dict],
                  channels: int,
                  num_classes: int = 1000,
-                 pool: str = 'avg') -> None:
+                 pool: str = 'avg',
+                 num_tokens: int = 1) -> None:
         super().__init__()
         check_choice('pool', pool, POOLS)
-        self.backbone = backbone
-        self.pool = AttentionPool(channels) if pool == 'attention' else None
+        if num_tokens not in (1, num_classes) or (num_tokens > 1
+                                                  and pool != 'attention'):
+            raise ValueError(f'num_tokens must be 1, or num_classes '
+                             f'({num_classes}) with pool=\'attention\', got '
+                             f'{num_tokens!r} with pool={pool!r}')
+        self.backbone = MODELS.build(backbone) if isinstance(
+            backbone, dict) else backbone
+        self.pool = AttentionPool(
+            channels, num_tokens=num_tokens) if pool == 'attention' else None
         self.fc = nn.Linear(channels, num_classes)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -76,7 +93,10 @@ class ImageNetClassifier(nn.Module):
         features = self.backbone(x)[-1]
         if self.pool is None:
             return self.fc(features.mean((2, 3)))
-        return self.fc(self.pool(features))
+        features = self.pool(features)
+        if features.dim() == 3:  # (N, classes, C): one token per class
+            return (features * self.fc.weight).sum(-1) + self.fc.bias
+        return self.fc(features)
 
 
 def count(model: nn.Module, inputs: Tuple[torch.Tensor, ...]) -> Tuple[int,

@@ -7,6 +7,12 @@ of the --query points (NL, MHSA, AA), a per-position summary of local
 window weights (CoT) and a bar chart of channel gates (SE). See
 mmctx.analysis.attention_vis for what each panel shows.
 
+A config whose model is an ``ImageNetClassifier`` (configs/imagenet/, with a
+checkpoint converted ``--with-head``) classifies IMAGE resized to
+``input_size`` instead, prints the top classes, and draws the attention
+pool's map; with one class token per class (PatchConvNet S60_multi) one
+panel per chosen class: --classes, or the --top-k best-scoring classes.
+
 Example:
     python tools/analysis/vis_attention.py configs/mask_rcnn_bot_r50_fpn.py \
         CHECKPOINT demo.jpg --layer backbone.layer4.0.conv2 \
@@ -17,9 +23,12 @@ import os
 from typing import List, Optional, Sequence, Tuple
 
 import cv2
+import numpy as np
+import torch
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.analysis.attention_vis import InputGeometry, render
+from mmctx.analysis.complexity import ImageNetClassifier
 from mmctx.analysis.inference import (build_model, forward_tensor,
                                       image_batch, load_config)
 from mmctx.compat import trust_checkpoints
@@ -37,6 +46,48 @@ def parse_point(text: str) -> Tuple[float, float]:
     return x, y
 
 
+def parse_classes(text: str) -> List[int]:
+    """Parse ``'C1,C2,...'`` (class indices) for ``--classes``."""
+    try:
+        return [int(v) for v in text.split(',')]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f'--classes takes class indices C1,C2,..., got {text!r}') from None
+
+
+#: ImageNet mean and standard deviation of RGB values in [0, 1].
+IMAGENET_MEAN = (0.485, 0.456, 0.406)
+IMAGENET_STD = (0.229, 0.224, 0.225)
+
+
+def classify(model: ImageNetClassifier, image: np.ndarray, size: int,
+             classes: Optional[List[int]],
+             top_k: int) -> Tuple[InputGeometry, List[int]]:
+    """Run a classifier on an RGB image resized to ``size`` x ``size``.
+
+    Args:
+        model: The classifier (observers already attached).
+        image: (H, W, 3) RGB uint8 image.
+        size: Input side.
+        classes: Classes to report, or ``None`` for the ``top_k`` best.
+        top_k: How many classes to report when ``classes`` is ``None``.
+
+    Returns:
+        The input geometry and the reported classes (printed with their
+        probabilities).
+    """
+    resized = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
+    x = (torch.from_numpy(resized).float() / 255 -
+         torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
+    with torch.no_grad():
+        scores = model(x.permute(2, 0, 1)[None])[0].softmax(-1)
+    if classes is None:
+        classes = scores.topk(min(top_k, len(scores))).indices.tolist()
+    for cls in classes:
+        print(f'class {cls}: probability {scores[cls].item():.4f}')
+    return InputGeometry(image.shape[:2], (size, size), (size, size)), classes
+
+
 def parse_args(argv: Optional[Sequence[str]] = None
                ) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
@@ -50,6 +101,15 @@ def parse_args(argv: Optional[Sequence[str]] = None
         '--query', action='append', type=parse_point,
         help='query point X,Y in image pixels for maps with a row per '
         'query position (repeatable; default: the image centre)')
+    parser.add_argument(
+        '--classes', type=parse_classes,
+        help='class indices C1,C2,... whose class-token maps to draw '
+        '(multi-class-token pooling; default: the --top-k best-scoring '
+        'classes of an ImageNetClassifier, every token otherwise)')
+    parser.add_argument(
+        '--top-k', type=int, default=5,
+        help='classes an ImageNetClassifier reports and draws when '
+        '--classes is not given (default: 5)')
     parser.add_argument('--out', required=True, help='folder for the PNGs')
     add_config_args(parser)
     return parser, parser.parse_args(argv)
@@ -89,9 +149,22 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
                      f'{", ".join(unknown)}; available:\n  ' +
                      '\n  '.join(available))
 
+    tokens = args.classes
+    if isinstance(model, ImageNetClassifier) and tokens is not None:
+        unknown = [c for c in tokens if not 0 <= c < model.fc.out_features]
+        if unknown:
+            parser.error(f'--classes: no class {unknown}; the classifier has '
+                         f'{model.fc.out_features} classes')
     with capture_attention(model, layers) as maps:
-        inputs, samples = forward_tensor(model, image_batch(cfg, args.image))
-    geometry = InputGeometry.from_sample(samples[0], inputs.shape[-2:])
+        if isinstance(model, ImageNetClassifier):
+            geometry, tokens = classify(model, image,
+                                        cfg.get('input_size', 224),
+                                        args.classes, args.top_k)
+        else:
+            inputs, samples = forward_tensor(model,
+                                             image_batch(cfg, args.image))
+            geometry = InputGeometry.from_sample(samples[0],
+                                                 inputs.shape[-2:])
     os.makedirs(args.out, exist_ok=True)
     paths = []
     for layer in layers:
@@ -99,7 +172,7 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
             print(f'note: {layer} reported no attention map, skipped')
             continue
         paths += render(layer, maps[layer][0], image, geometry, queries,
-                        args.out)
+                        args.out, tokens=tokens)
     print('\n'.join(paths))
     return paths
 

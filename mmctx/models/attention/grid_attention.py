@@ -189,8 +189,16 @@ def _untraced() -> Iterator[None]:
 def _no_autocast(like: torch.Tensor) -> torch.autocast:
     """Autocast off on ``like``'s device: the function runs in its inputs'
     dtype in forward and backward alike (its softmax statistics in
-    float32), so the recomputed weights match the forward's."""
+    :func:`_statistics_dtype`), so the recomputed weights match the
+    forward's."""
     return torch.autocast(like.device.type, enabled=False)
+
+
+def _statistics_dtype(dtype: torch.dtype) -> torch.dtype:
+    """Precision of softmax statistics for inputs of ``dtype``: at least
+    float32 (half-precision inputs) and never below the inputs' own
+    (float64 stays float64)."""
+    return torch.promote_types(dtype, torch.float32)
 
 
 def _chunk_logits(q: torch.Tensor, k_t: torch.Tensor, along_h: torch.Tensor,
@@ -210,10 +218,11 @@ class ChunkedRelativeAttention(torch.autograd.Function):
     at a time.
 
     ``out[q] = softmax_k(q . k + along_h[q, y_k] + along_w[q, x_k]) @ v``.
-    The forward keeps only the outputs and each query's float32
-    log-sum-exp; the backward recomputes each chunk's weights from them (as
-    fused attention kernels do), so no tensor larger than
-    ``B x heads x chunk x N`` exists. All inputs share one dtype.
+    The forward keeps only the outputs and each query's log-sum-exp (in
+    float32, or float64 for float64 inputs); the backward recomputes each
+    chunk's weights from them (as fused attention kernels do), so no tensor
+    larger than ``B x heads x chunk x N`` exists. All inputs share one
+    dtype.
     Gradients reach ``along_h``/``along_w`` as row and column sums of the
     logits' gradient, and through them the queries and tables.
     """
@@ -225,8 +234,9 @@ class ChunkedRelativeAttention(torch.autograd.Function):
         """Shapes: q, k (B, n, N, D); v (B, n, N, Dv); along_h (B, n, N, H);
         along_w (B, n, N, W); returns (B, n, N, Dv)."""
         length = q.shape[2]
+        stats = _statistics_dtype(q.dtype)
         out = v.new_empty(*q.shape[:3], v.shape[-1])
-        lse = q.new_empty(*q.shape[:3], 1, dtype=torch.float32)
+        lse = q.new_empty(*q.shape[:3], 1, dtype=stats)
         k_t = k.transpose(-1, -2)
         with _untraced(), _no_autocast(q):
             for start in range(0, length, chunk):
@@ -234,8 +244,8 @@ class ChunkedRelativeAttention(torch.autograd.Function):
                 logits = _chunk_logits(q[:, :, part], k_t,
                                        along_h[:, :, part],
                                        along_w[:, :, part])
-                peak = logits.amax(-1, keepdim=True).float()
-                weights = (logits.float() - peak).exp_()
+                peak = logits.amax(-1, keepdim=True).to(stats)
+                weights = (logits.to(stats) - peak).exp_()
                 total = weights.sum(-1, keepdim=True)
                 # normalised before the product: no half-precision overflow
                 out[:, :, part] = weights.div_(total).to(v.dtype) @ v
@@ -265,8 +275,8 @@ class ChunkedRelativeAttention(torch.autograd.Function):
                 logits = _chunk_logits(q[:, :, part], k_t,
                                        along_h[:, :, part],
                                        along_w[:, :, part])
-                weights = (logits.float() - lse[:, :, part]).exp_().to(
-                    q.dtype)
+                weights = (logits.to(lse.dtype) -
+                           lse[:, :, part]).exp_().to(q.dtype)
                 grad_v += weights.transpose(-1, -2) @ grad_out[:, :, part]
                 grad_s = grad_out[:, :, part] @ v_t
                 grad_s.sub_(delta[:, :, part]).mul_(weights)

@@ -10,8 +10,14 @@ follows for a feature map of height ``H`` (width likewise):
 - ``H > max``: the table is linearly interpolated to the needed length
   (offsets are stretched, not clipped), so larger inputs run and degrade
   gracefully instead of failing or silently reusing wrong rows.
+
+A model trained at one size only ever used (and trained) the centre rows
+for the offsets its feature maps had; :func:`resample_relative_table` and
+:func:`resize_relative_tables` fill the other rows from them before the
+model is used at a larger size
+(``tools/model_converters/resize_rel_tables.py``).
 """
-from typing import Tuple
+from typing import Dict, List, Mapping, Optional, Tuple
 
 import torch
 import torch.nn.functional as F
@@ -227,3 +233,159 @@ def absolute_embeddings(abs_h: torch.Tensor, abs_w: torch.Tensor,
     height, width = hw
     return (absolute_table(abs_h, height)[:, None, :] +
             absolute_table(abs_w, width)[None, :, :]).flatten(0, 1)
+
+
+#: Parameter names of relative tables (:class:`.GridAttentionSource`),
+#: in axis order: height, width.
+RELATIVE_TABLE_NAMES = ('rel_h', 'rel_w')
+
+
+def resample_relative_table(table: torch.Tensor,
+                            trained_size: int,
+                            target_size: Optional[int] = None,
+                            key: str = 'table') -> torch.Tensor:
+    """Fill a relative table's untrained rows from its trained centre rows.
+
+    A model whose feature maps were at most ``trained_size`` long on this
+    axis used only the rows for offsets ``-(trained_size-1) ..
+    trained_size-1``; the others kept their random initialisation. The
+    result is sampled from the trained rows only (linear interpolation
+    along the offset axis): the row for offset ``o`` holds the trained
+    embedding at offset ``clip(o, +-(target-1)) * (trained-1) / (target-1)``.
+
+    - ``target_size`` unset (= ``trained_size``): the trained rows stay
+      where they are and farther offsets reuse the outermost trained rows,
+      as clipped relative positions do. The model is unchanged on every map
+      up to the trained size.
+    - ``target_size`` larger: the trained rows are stretched over offsets
+      up to ``target_size - 1`` (the ends onto the ends, as ViT position
+      embeddings are resized), clipped beyond. A map of ``target_size``
+      then sees the trained pattern scaled; maps of the trained size no
+      longer see the trained rows.
+
+    Args:
+        table: (2 * max_size - 1, D) table, row ``r`` for offset
+            ``r - (max_size - 1)`` (:func:`relative_table` layout).
+        trained_size: Largest extent along this axis the table was trained
+            at. At or beyond ``max_size`` every row was used (maps beyond
+            it interpolate the whole table) and, without ``target_size``,
+            the table is returned unchanged.
+        target_size: Extent to stretch the trained rows over, from
+            ``trained_size`` to ``max_size``. Default: ``trained_size``.
+        key: Name of the table, for messages.
+
+    Returns:
+        A new (2 * max_size - 1, D) table of ``table``'s dtype.
+
+    Raises:
+        ValueError: If ``table`` is not a (2 * max_size - 1, D) table, or
+            the sizes are not integers with ``1 <= trained_size <=
+            target_size <= max_size``.
+    """
+    if table.dim() != 2 or table.shape[0] % 2 == 0:
+        raise ValueError(
+            f'{key}: a relative table has 2 * max_size - 1 rows (one per '
+            f'offset) and one column per channel, got shape '
+            f'{tuple(table.shape)}')
+    max_size = (table.shape[0] + 1) // 2
+    for name, size in (('trained_size', trained_size),
+                       ('target_size', target_size)):
+        if size is not None and (isinstance(size, bool)
+                                 or not isinstance(size, int) or size < 1):
+            raise ValueError(
+                f'{key}: {name} must be a positive int, got {size!r}')
+    if target_size is None:
+        if trained_size >= max_size:
+            return table.clone()
+        target_size = trained_size
+    if not trained_size <= target_size <= max_size:
+        raise ValueError(
+            f'{key}: target_size ({target_size}) must lie between '
+            f'trained_size ({trained_size}) and the table\'s max_size '
+            f'({max_size}, shape {tuple(table.shape)})')
+    offsets = torch.arange(-(max_size - 1), max_size, dtype=torch.float64)
+    scale = (trained_size - 1) / max(target_size - 1, 1)
+    rows = offsets.clamp(-(target_size - 1), target_size - 1) * scale
+    rows += max_size - 1  # fractional row of each source position
+    low, high = rows.floor().long(), rows.ceil().long()
+    frac = (rows - low).to(table.dtype)[:, None]
+    return table[low] + frac * (table[high] - table[low])
+
+
+def _match_extent(module: str, sizes: Mapping[str, Tuple[int, int]]
+                  ) -> Optional[Tuple[int, int]]:
+    """Entry of ``sizes`` whose module prefix matches ``module`` longest
+    (``''`` matches every module), or ``None``."""
+    best = None
+    for prefix in sizes:
+        if (prefix == '' or module == prefix
+                or module.startswith(prefix + '.')) and (
+                    best is None or len(prefix) > len(best)):
+            best = prefix
+    return None if best is None else sizes[best]
+
+
+def resize_relative_tables(
+        state_dict: Mapping[str, torch.Tensor],
+        trained_sizes: Mapping[str, Tuple[int, int]],
+        target_sizes: Optional[Mapping[str, Tuple[int, int]]] = None,
+        prefix: str = 'backbone.'
+) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """:func:`resample_relative_table` for every table of a state dict.
+
+    Tables are the entries named ``rel_h`` and ``rel_w`` (under any module
+    path); ``rel_h`` takes the height and ``rel_w`` the width of the size
+    given for its module.
+
+    Args:
+        state_dict: A model's state dict; entries other than tables are
+            passed through.
+        trained_sizes: ``{module prefix: (height, width)}``: the largest
+            attention-grid extent each table was trained at. The longest
+            prefix matching a table's module path (whole dot-separated
+            parts, ``prefix`` removed) applies; ``''`` matches every table.
+        target_sizes: Optional extents to stretch the trained rows over,
+            in the same form; tables it does not match keep their trained
+            rows in place.
+        prefix: Leading part of the keys ignored when matching (the
+            backbone of a detector or classifier). Default: ``'backbone.'``.
+
+    Returns:
+        ``(state_dict, report)``: a new dict with resampled tables, and one
+        line per table saying what was done.
+
+    Raises:
+        ValueError: If a table matches no entry of ``trained_sizes`` or
+            :func:`resample_relative_table` refuses it (naming the key and
+            its shape).
+    """
+    out, report = dict(state_dict), []
+    for key, table in state_dict.items():
+        *path, name = key.split('.')
+        if name not in RELATIVE_TABLE_NAMES:
+            continue
+        module = '.'.join(path)
+        if prefix and module.startswith(prefix):
+            module = module[len(prefix):]
+        axis = RELATIVE_TABLE_NAMES.index(name)
+        trained = _match_extent(module, trained_sizes)
+        if trained is None:
+            raise ValueError(
+                f'{key} (shape {tuple(table.shape)}): no trained size '
+                f'given for module {module!r} (sizes given for '
+                f'{sorted(trained_sizes)})')
+        target = _match_extent(module, target_sizes or {})
+        target_size = None if target is None else target[axis]
+        out[key] = resample_relative_table(table, trained[axis],
+                                           target_size, key)
+        total = table.shape[0]
+        used = min(2 * trained[axis] - 1, total)
+        if target is not None:
+            how = f'stretched over offsets up to {target_size - 1}'
+        elif used == total:
+            how = 'unchanged (every row trained)'
+        else:
+            how = f'{total - used} untrained rows filled'
+        report.append(f'{key}: {used} of {total} rows trained (extent '
+                      f'{trained[axis]}), {how}')
+    return out, report

@@ -1,9 +1,11 @@
 """CtxResNet: mmdet's ResNet/ResNeXt with context plug-ins in every block.
 
 The backbone subclasses mmdet's ``ResNet`` and only swaps its residual
-blocks, so every mmdet argument keeps its meaning and unchanged layers keep
-their state-dict keys (``torchvision://resnet50`` and mmdet checkpoints load
-and report only the keys that really differ). On top of mmdet it:
+blocks, so every mmdet argument keeps its meaning and its position (``depth,
+in_channels, stem_channels, ...`` in mmdet's order; everything mmctx adds is
+keyword-only) and unchanged layers keep their state-dict keys
+(``torchvision://resnet50`` and mmdet checkpoints load and report only the
+keys that really differ). On top of mmdet it:
 
 - chains plug-ins at one position (each gets the previous one's output), in
   any registry scope; mmseg 1.2.2's ResNet feeds them all the same input;
@@ -15,7 +17,8 @@ and report only the keys that really differ). On top of mmdet it:
   e.g. GCNet's single non-local block in c4;
 - replaces the 3x3 ``conv2`` of every bottleneck of a stage by a *mixer*
   (``mixers``: one entry per stage, ``None`` or a mixer config such as
-  BoTNet's ``dict(type='MHSA', heads=4)``). The mixer is built with the
+  BoTNet's ``dict(type='MHSA', heads=4)``, or a list with one of those per
+  block, as SE-CoTNetD's alternating c4). The mixer is built with the
   conv's ``in_channels``, ``out_channels`` and ``stride`` and keeps its
   name, so its keys are ``layerX.Y.conv2.*``; a mixer with its own
   normalisation (``own_norm_act``, CoTNet) replaces the BN and ReLU after
@@ -23,7 +26,8 @@ and report only the keys that really differ). On top of mmdet it:
 - reports bad plug-in specs with ``ValueError`` naming the offending key;
 - returns ``self`` from ``train()``/``eval()`` like any ``nn.Module``.
 """
-from typing import Callable, List, Optional, Sequence, Tuple, Union
+import inspect
+from typing import Any, Callable, List, Optional, Sequence, Tuple, Union
 
 import torch
 from torch import nn
@@ -36,6 +40,27 @@ from ..checks import check_positive_int
 
 BOTTLENECK_POSITIONS = ('after_conv1', 'after_conv2', 'after_conv3')
 BASIC_POSITIONS = ('after_conv1', 'after_conv2')
+#: mmdet ResNet's arguments, in its positional order.
+RESNET_SIGNATURE = inspect.signature(ResNet.__init__)
+
+
+def resnet_argument(name: str, depth: int, args: Sequence[Any],
+                    kwargs: dict) -> Any:
+    """One mmdet ``ResNet`` argument of a call ``(depth, *args, **kwargs)``.
+
+    Args:
+        name: The argument's name in mmdet's ``ResNet.__init__``.
+        depth: The ``depth`` passed.
+        args: Positional arguments after ``depth``, in mmdet's order.
+        kwargs: Keyword arguments.
+
+    Returns:
+        The value passed by keyword or position, else mmdet's default.
+    """
+    if name in kwargs:
+        return kwargs[name]
+    positional = RESNET_SIGNATURE.bind_partial(None, depth, *args).arguments
+    return positional.get(name, RESNET_SIGNATURE.parameters[name].default)
 
 
 def run_residual(block: nn.Module, inner: Callable[[torch.Tensor],
@@ -169,19 +194,30 @@ class BlockFactory:
         num_blocks: Blocks in the stage.
         plugins: The stage's plug-in specs, or ``None``.
         mixer: Config of the mixer that replaces each block's ``conv2``,
-            or ``None``.
+            a list of one config (or ``None``) per block, or ``None``.
+
+    Raises:
+        ValueError: A per-block mixer list whose length is not
+            ``num_blocks``.
     """
 
     def __init__(self,
                  block: type,
                  num_blocks: int,
                  plugins: Optional[List[dict]],
-                 mixer: Optional[dict] = None) -> None:
+                 mixer: Union[None, dict, Sequence[Optional[dict]]] = None
+                 ) -> None:
         self.block = block
         self.expansion = block.expansion
         self.num_blocks = num_blocks
         self.plugins = plugins or []
-        self.mixer = mixer
+        if not isinstance(mixer, (list, tuple)):
+            mixer = [mixer] * num_blocks
+        elif len(mixer) != num_blocks:
+            raise ValueError(f'a per-block mixers entry needs one entry per '
+                             f'block of its stage ({num_blocks}), got '
+                             f'{len(mixer)}: {mixer!r}')
+        self.mixers = list(mixer)
         self.index = 0
 
     def __call__(self, **kwargs) -> nn.Module:
@@ -194,16 +230,17 @@ class BlockFactory:
                     b % self.num_blocks for b in blocks
             ]:
                 selected.append(spec)
+        mixer = self.mixers[self.index]
         self.index += 1
         block = self.block(plugins=selected or None, **kwargs)
-        if self.mixer is not None:
+        if mixer is not None:
             conv = block.conv2
             if conv.dilation != (1, 1):
                 raise ValueError(
                     f'mixers replace an undilated 3x3 conv; this stage has '
                     f'dilation {conv.dilation[0]} (dilations=...)')
             block.conv2 = MODELS.build(
-                self.mixer,
+                mixer,
                 default_args=dict(
                     in_channels=conv.in_channels,
                     out_channels=conv.out_channels,
@@ -217,8 +254,14 @@ class BlockFactory:
 class CtxResNet(ResNet):
     """ResNet/ResNeXt backbone whose blocks host context plug-ins.
 
+    The positional arguments are mmdet ``ResNet``'s, in its order
+    (``CtxResNet(50, 1)`` has a one-channel stem, as ``ResNet(50, 1)``);
+    ``groups``, ``base_width`` and ``mixers`` are keyword-only.
+
     Args:
         depth: 18, 34, 50, 101 or 152.
+        *args: mmdet ``ResNet``'s further arguments by position
+            (in_channels, stem_channels, base_channels, num_stages, ...).
         groups: ResNeXt cardinality (bottleneck depths only). Default: 1.
         base_width: ResNeXt width per group. Default: 4.
         plugins: Plug-in specs as in mmdet's ResNet: each a dict with
@@ -230,15 +273,20 @@ class CtxResNet(ResNet):
             get the plug-in; negative indices count from the end; all
             blocks when absent).
             Several plug-ins at one position are applied in order.
-        **kwargs: Every other argument of mmdet's ``ResNet`` (num_stages,
+        mixers: One entry per stage: ``None`` keeps the 3x3 conv, a config
+            (e.g. ``dict(type='MHSA', heads=4)``) replaces ``conv2`` of every
+            block of that stage, a list (one ``None`` or config per block of
+            the stage) mixes per block. Default: None (no mixers).
+        **kwargs: Every argument of mmdet's ``ResNet`` by name (plugins
+            above, in_channels, stem_channels, base_channels, num_stages,
             strides, dilations, out_indices, style, deep_stem, avg_down,
             frozen_stages, conv_cfg, norm_cfg, norm_eval, dcn,
             stage_with_dcn, with_cp, zero_init_residual, pretrained,
             init_cfg).
 
-        mixers: One entry per stage: ``None`` keeps the 3x3 conv, a config
-            (e.g. ``dict(type='MHSA', heads=4)``) replaces ``conv2`` of every
-            block of that stage. Default: None (no mixers).
+    Raises:
+        TypeError: An argument mmdet's ``ResNet`` does not take, or too
+            many positional arguments.
 
     Example:
         >>> backbone = CtxResNet(depth=50, plugins=[dict(
@@ -248,11 +296,21 @@ class CtxResNet(ResNet):
 
     def __init__(self,
                  depth: int,
+                 *args,
                  groups: int = 1,
                  base_width: int = 4,
-                 plugins: Optional[Sequence[dict]] = None,
                  mixers: Optional[Sequence[Optional[dict]]] = None,
                  **kwargs) -> None:
+        try:
+            bound = RESNET_SIGNATURE.bind(self, depth, *args, **kwargs)
+        except TypeError as error:
+            names = ', '.join(list(RESNET_SIGNATURE.parameters)[1:])
+            raise TypeError(
+                f'{type(self).__name__}: {error}; it takes mmdet ResNet\'s '
+                f'arguments ({names}) and, by keyword only, groups, '
+                f'base_width, mixers and its preset options') from None
+        bound.apply_defaults()
+        kwargs = {k: v for k, v in bound.arguments.items() if k != 'self'}
         if depth not in self.arch_settings:
             raise ValueError(f'depth must be one of '
                              f'{tuple(self.arch_settings)}, got {depth!r}')
@@ -263,19 +321,18 @@ class CtxResNet(ResNet):
                              f'152), got depth={depth}')
         self.groups = groups
         self.base_width = base_width
-        num_stages = kwargs.get('num_stages', 4)
+        num_stages = kwargs['num_stages']
+        plugins = kwargs['plugins']
         self._check_plugins(plugins, depth, num_stages)
         self.mixers = self._check_mixers(mixers, num_stages,
-                                         kwargs.get('stage_with_dcn'),
-                                         kwargs.get('dcn'))
+                                         kwargs['stage_with_dcn'],
+                                         kwargs['dcn'])
         if depth < 50 and any(m is not None for m in self.mixers):
             raise ValueError(f'mixers replace a bottleneck\'s 3x3 conv and '
                              f'need depth 50, 101 or 152, got depth={depth}')
         self._stage = 0
-        super().__init__(
-            depth=depth,
-            plugins=list(plugins) if plugins is not None else None,
-            **kwargs)
+        kwargs['plugins'] = list(plugins) if plugins is not None else None
+        super().__init__(**kwargs)
 
     def _check_plugins(self, plugins: Optional[Sequence[dict]], depth: int,
                        num_stages: int) -> None:
@@ -329,11 +386,14 @@ class CtxResNet(ResNet):
                              f'dict) per stage (num_stages={num_stages}), '
                              f'got {mixers!r}')
         for i, mixer in enumerate(mixers):
-            if mixer is not None and (not isinstance(mixer, dict)
-                                      or 'type' not in mixer):
-                raise ValueError(f'mixers[{i}] must be None or a config dict '
-                                 f'with a "type" key, got {mixer!r}')
-            if mixer is not None and dcn is not None and (
+            per_block = mixer if isinstance(mixer, (list, tuple)) else [mixer]
+            if not all(
+                    m is None or isinstance(m, dict) and 'type' in m
+                    for m in per_block):
+                raise ValueError(f'mixers[{i}] must be None, a config dict '
+                                 f'with a "type" key or a list of those (one '
+                                 f'per block), got {mixer!r}')
+            if any(m is not None for m in per_block) and dcn is not None and (
                     stage_with_dcn is not None and stage_with_dcn[i]):
                 raise ValueError(f'mixers[{i}] and dcn both replace conv2 of '
                                  f'stage {i}; use one of them')
@@ -374,6 +434,7 @@ class BoTNet(CtxResNet):
 
     Args:
         depth: 50, 101 or 152.
+        *args: mmdet ``ResNet``'s further arguments by position.
         heads: MHSA heads. Default: 4.
         position: MHSA position encoding. Default: ``'relative'``.
         max_size: Largest feature size with exact position embeddings.
@@ -384,6 +445,7 @@ class BoTNet(CtxResNet):
 
     def __init__(self,
                  depth: int = 50,
+                 *args,
                  heads: int = 4,
                  position: str = 'relative',
                  max_size: Union[int, Sequence[int]] = 84,
@@ -392,11 +454,12 @@ class BoTNet(CtxResNet):
         check_preset('BoTNet', depth, (50, 101, 152), kwargs)
         mhsa = dict(type='MHSA', heads=heads, position=position,
                     max_size=max_size, query_chunk=query_chunk)
-        if kwargs.get('num_stages', 4) != 4:
+        num_stages = resnet_argument('num_stages', depth, args, kwargs)
+        if num_stages != 4:
             raise ValueError('BoTNet puts MHSA in c5 and needs num_stages=4, '
-                             f'got num_stages={kwargs["num_stages"]}')
+                             f'got num_stages={num_stages}')
         super().__init__(
-            depth=depth, mixers=(None, None, None, mhsa), **kwargs)
+            depth, *args, mixers=(None, None, None, mhsa), **kwargs)
 
 
 @MODELS.register_module()
@@ -405,6 +468,7 @@ class CoTNet(CtxResNet):
 
     Args:
         depth: 50 or 101.
+        *args: mmdet ``ResNet``'s further arguments by position.
         kernel_size: CoT context window. Default: 3.
         **kwargs: Every other :class:`CtxResNet` argument except ``mixers``.
     """
@@ -412,12 +476,13 @@ class CoTNet(CtxResNet):
     mixer_type = 'CoTLayer'
     depths = (50, 101)
 
-    def __init__(self, depth: int = 50, kernel_size: int = 3,
+    def __init__(self, depth: int = 50, *args, kernel_size: int = 3,
                  **kwargs) -> None:
         check_preset(type(self).__name__, depth, self.depths, kwargs)
         cot = dict(type=self.mixer_type, kernel_size=kernel_size)
-        num_stages = kwargs.get('num_stages', 4)
-        super().__init__(depth=depth, mixers=(cot, ) * num_stages, **kwargs)
+        num_stages = resnet_argument('num_stages', depth, args, kwargs)
+        super().__init__(
+            depth, *args, mixers=(cot, ) * num_stages, **kwargs)
 
 
 @MODELS.register_module()
@@ -426,6 +491,7 @@ class CoTNeXt(CoTNet):
 
     Args:
         depth: 50 or 101.
+        *args: mmdet ``ResNet``'s further arguments by position.
         groups: Cardinality. Default: 2.
         base_width: Width per group. Default: 48.
         **kwargs: As :class:`CoTNet`.
@@ -433,10 +499,10 @@ class CoTNeXt(CoTNet):
 
     mixer_type = 'CoXtLayer'
 
-    def __init__(self, depth: int = 50, groups: int = 2, base_width: int = 48,
-                 **kwargs) -> None:
+    def __init__(self, depth: int = 50, *args, groups: int = 2,
+                 base_width: int = 48, **kwargs) -> None:
         super().__init__(
-            depth=depth, groups=groups, base_width=base_width, **kwargs)
+            depth, *args, groups=groups, base_width=base_width, **kwargs)
 
 
 @MODELS.register_module()
@@ -461,6 +527,7 @@ class AAResNet(CtxResNet):
 
     Args:
         depth: 50 or 101.
+        *args: mmdet ``ResNet``'s further arguments by position.
         heads: Attention heads. Default: 8.
         kappa: ``d_k / F_out``. Default: 0.2.
         upsilon: ``d_v / F_out``. Default: 0.1.
@@ -476,6 +543,7 @@ class AAResNet(CtxResNet):
 
     def __init__(self,
                  depth: int = 50,
+                 *args,
                  heads: int = 8,
                  kappa: float = 0.2,
                  upsilon: float = 0.1,
@@ -485,12 +553,12 @@ class AAResNet(CtxResNet):
                  **kwargs) -> None:
         check_preset('AAResNet', depth, (50, 101), kwargs)
         check_positive_int('max_input_size', max_input_size)
-        num_stages = kwargs.get('num_stages', 4)
+        num_stages = resnet_argument('num_stages', depth, args, kwargs)
         if isinstance(stages, str) or len(stages) != num_stages or not all(
                 isinstance(on, bool) for on in stages):
             raise ValueError(f'stages must have one bool per stage '
                              f'(num_stages={num_stages}), got {stages!r}')
-        strides = kwargs.get('strides', (1, 2, 2, 2))
+        strides = resnet_argument('strides', depth, args, kwargs)
         mixers, stride = [], 4
         for on, stage_stride in zip(stages, strides):
             stride *= stage_stride
@@ -498,4 +566,4 @@ class AAResNet(CtxResNet):
                 dict(type='AAConv', heads=heads, kappa=kappa,
                      upsilon=upsilon, query_chunk=query_chunk,
                      max_size=-(-max_input_size // stride)) if on else None)
-        super().__init__(depth=depth, mixers=mixers, **kwargs)
+        super().__init__(depth, *args, mixers=mixers, **kwargs)

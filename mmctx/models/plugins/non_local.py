@@ -1,21 +1,35 @@
 """Non-local blocks: the full non-local block and GCNet's simplified one.
 
 ``NonLocalBlock`` follows Wang et al. (2018) in the form mmcv's
-``NonLocal2d`` implements it (same submodule names, so its weights load
-directly; with ``sub_sample`` mmcv nests ``g`` and ``phi`` in a
-``Sequential`` with the pooling, so its ``g.0.``/``phi.0.`` keys map to our
-``g.``/``phi.``): embedded-Gaussian or dot-product pairwise terms over all
-positions, an optional 2x2 max-pool of keys and values, and a
-zero-initialised output projection added to the input. The embedded-Gaussian
-path runs through one fused ``F.scaled_dot_product_attention`` call and the
-dot-product path uses associativity, ``q (k^T v) / N``, so neither keeps an
-(H*W x H*W) matrix unless an observer asks for the attention weights.
+``NonLocal2d`` implements it, with the same submodules under the same names
+in every mode, so an mmcv state dict loads strictly and the outputs agree:
+``g`` (value projection), ``theta``/``phi`` (query/key projections, absent
+in the ``gaussian`` mode, which compares raw input vectors),
+``concat_project`` (``concatenation`` only) and ``conv_out``; with
+``sub_sample`` ``g`` and ``phi`` are ``Sequential(projection, 2x2 max-pool)``
+as in mmcv. The output projection is zero-initialised (``zeros_init``), so
+the block starts as the identity.
+
+The four pairwise functions ``f(i, j)`` and how they run:
+
+- ``gaussian``: ``softmax_j(x_i . x_j)`` and ``embedded_gaussian``:
+  ``softmax_j(theta_i . phi_j / sqrt(d))``, each one fused
+  ``F.scaled_dot_product_attention`` call;
+- ``dot_product``: ``theta_i . phi_j / N_keys``, computed by associativity
+  as ``theta (phi^T g) / N_keys``;
+- ``concatenation``: ``relu(w . [theta_i; phi_j]) / N_keys``. The 1x1
+  projection of a concatenation splits into ``w_theta . theta_i +
+  w_phi . phi_j``, so the block forms one scalar per pair instead of mmcv's
+  ``2d``-channel pair tensor.
+
+Only ``concatenation`` (whose ReLU admits no shortcut) keeps an
+(H*W x H*W) matrix, unless an observer asks for the attention weights.
 
 ``SimplifiedNonLocalBlock`` is GCNet's section-3 simplification: a single
 query-independent softmax map pools one context vector, which a 1x1 conv
 transforms and adds to every position.
 """
-from typing import Optional, Tuple, Union
+from typing import List, Optional, Tuple, Union
 
 import torch
 import torch.nn.functional as F
@@ -29,30 +43,43 @@ from ..attention.softmax_pool import softmax_pool
 from ..checks import check_choice, check_positive_int
 from ..init import SelfInitModule
 
-NL_MODES = ('embedded_gaussian', 'dot_product')
+NL_MODES = ('gaussian', 'embedded_gaussian', 'dot_product', 'concatenation')
+
+
+def _tokens(x: torch.Tensor) -> torch.Tensor:
+    """(N, C, H, W) -> (N, H*W, C), contiguous.
+
+    CPU flash attention needs a unit stride on the channel axis; a
+    transposed view silently falls back to the materialising kernel.
+    """
+    return x.flatten(2).transpose(1, 2).contiguous()
 
 
 @MODELS.register_module()
 class NonLocalBlock(AttentionSource, SelfInitModule):
-    """Non-local block (embedded Gaussian or dot product).
+    """Non-local block with any of the paper's four pairwise functions.
 
     Args:
         in_channels: Channels of the input feature map.
         reduction: Inner width is ``in_channels // reduction``. Default: 2.
-        mode: ``'embedded_gaussian'`` (softmax over key positions) or
-            ``'dot_product'`` (pairwise products divided by the number of key
-            positions). Default: ``'embedded_gaussian'``.
-        use_scale: Divide embedded-Gaussian logits by ``sqrt(inner width)``.
-            Default: True.
+        mode: Pairwise function: ``'gaussian'``, ``'embedded_gaussian'``,
+            ``'dot_product'`` or ``'concatenation'`` (see the module
+            docstring). Default: ``'embedded_gaussian'``.
+        use_scale: Divide embedded-Gaussian logits by ``sqrt(inner width)``;
+            the other modes ignore it, as mmcv. Default: True.
         sub_sample: Max-pool keys and values by 2x2 after their projections.
             Default: False.
-        conv_cfg: Config of the 1x1 convolutions. Default: None (Conv2d).
+        conv_cfg: Config of the 1x1 convolutions (not of
+            ``concat_project``, as mmcv). Default: None (Conv2d).
         norm_cfg: Norm after the output projection; when set, the norm (not
-            the conv) is zero-initialised. Default: None.
-        std: Standard deviation of the normal init of the q/k/v
-            projections. Default: 0.01.
-        init_cfg: mmengine init config; ``None`` keeps the paper's
-            initialisation after an enclosing backbone's ``init_weights``.
+            the conv) is the initialised output layer. Default: None.
+        std: Standard deviation of the normal init of the projections.
+            Default: 0.01.
+        zeros_init: Zero-initialise the output layer, so the block starts
+            as the identity; when False it gets the normal init too.
+            Default: True.
+        init_cfg: mmengine init config; ``None`` keeps this initialisation
+            after an enclosing backbone's ``init_weights``.
     """
 
     _abbr_ = 'nonlocal_block'
@@ -67,6 +94,7 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
                  conv_cfg: Optional[dict] = None,
                  norm_cfg: Optional[dict] = None,
                  std: float = 0.01,
+                 zeros_init: bool = True,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_positive_int('in_channels', in_channels)
@@ -81,55 +109,74 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
         self.use_scale = use_scale
         self.sub_sample = sub_sample
         self.std = std
+        self.zeros_init = zeros_init
 
-        def projection(cin: int, cout: int, norm: Optional[dict] = None):
-            return ConvModule(
+        def projection(cin: int, cout: int, pooled: bool = False,
+                       norm: Optional[dict] = None) -> nn.Module:
+            conv = ConvModule(
                 cin, cout, 1, conv_cfg=conv_cfg, norm_cfg=norm, act_cfg=None)
+            return nn.Sequential(conv, nn.MaxPool2d(2)) if pooled else conv
 
-        self.g = projection(in_channels, self.inter_channels)
-        self.theta = projection(in_channels, self.inter_channels)
-        self.phi = projection(in_channels, self.inter_channels)
-        self.conv_out = projection(self.inter_channels, in_channels, norm_cfg)
+        self.g = projection(in_channels, self.inter_channels, sub_sample)
+        if mode != 'gaussian':
+            self.theta = projection(in_channels, self.inter_channels)
+            self.phi = projection(in_channels, self.inter_channels,
+                                  sub_sample)
+        if mode == 'concatenation':
+            self.concat_project = ConvModule(
+                2 * self.inter_channels, 1, 1, bias=False,
+                act_cfg=dict(type='ReLU'))
+        self.conv_out = projection(
+            self.inter_channels, in_channels, norm=norm_cfg)
         self.reset_parameters()
 
+    def _projections(self) -> List[nn.Module]:
+        """The value, query and key 1x1 convs that exist in this mode."""
+        modules = [self.g] if self.mode == 'gaussian' else [
+            self.g, self.theta, self.phi
+        ]
+        return [m[0].conv if isinstance(m, nn.Sequential) else m.conv
+                for m in modules]
+
     def reset_parameters(self) -> None:
-        """Normal init of q/k/v, zero init of the output branch."""
-        for module in (self.g, self.theta, self.phi):
-            normal_init(module.conv, std=self.std)
-        if self.conv_out.with_norm:
-            constant_init(self.conv_out.norm, 0)
+        """Normal init of the projections; zero (or normal) output layer."""
+        for conv in self._projections():
+            normal_init(conv, std=self.std)
+        if self.mode == 'concatenation':
+            kaiming_init(self.concat_project.conv, nonlinearity='relu')
+        out = (self.conv_out.norm
+               if self.conv_out.with_norm else self.conv_out.conv)
+        if self.zeros_init:
+            constant_init(out, 0)
         else:
-            constant_init(self.conv_out.conv, 0)
-
-    def _tokens(self, x: torch.Tensor) -> torch.Tensor:
-        """(N, C, H, W) -> (N, H*W, C), contiguous.
-
-        CPU flash attention needs a unit stride on the channel axis; a
-        transposed view silently falls back to the materialising kernel.
-        """
-        return x.flatten(2).transpose(1, 2).contiguous()
+            normal_init(out, std=self.std)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         """Add the non-local response to ``x`` (N, C, H, W)."""
         n, _, h, w = x.shape
-        query = self._tokens(self.theta(x))
-        key, value = self.phi(x), self.g(x)
-        if self.sub_sample:
-            key, value = F.max_pool2d(key, 2), F.max_pool2d(value, 2)
+        value = self.g(x)
+        if self.mode == 'gaussian':
+            query = x
+            key = F.max_pool2d(x, 2) if self.sub_sample else x
+        else:
+            query, key = self.theta(x), self.phi(x)
         key_hw = tuple(key.shape[-2:])
-        key, value = self._tokens(key), self._tokens(value)
+        query, key, value = _tokens(query), _tokens(key), _tokens(value)
         if self.mode == 'dot_product':
             y = self._dot_product(query, key, value, (h, w), key_hw)
+        elif self.mode == 'concatenation':
+            y = self._concatenation(query, key, value, (h, w), key_hw)
         else:
-            y = self._embedded_gaussian(query, key, value, (h, w), key_hw)
+            scale = (self.inter_channels**-0.5 if self.use_scale
+                     and self.mode == 'embedded_gaussian' else 1.0)
+            y = self._softmax(query, key, value, scale, (h, w), key_hw)
         y = y.transpose(1, 2).reshape(n, self.inter_channels, h, w)
         return x + self.conv_out(y)
 
-    def _embedded_gaussian(self, query: torch.Tensor, key: torch.Tensor,
-                           value: torch.Tensor, query_hw: Tuple[int, int],
-                           key_hw: Tuple[int, int]) -> torch.Tensor:
-        """Softmax attention; tokens are (N, L, C'), returns (N, Lq, C')."""
-        scale = self.inter_channels**-0.5 if self.use_scale else 1.0
+    def _softmax(self, query: torch.Tensor, key: torch.Tensor,
+                 value: torch.Tensor, scale: float, query_hw: Tuple[int, int],
+                 key_hw: Tuple[int, int]) -> torch.Tensor:
+        """Softmax attention; tokens are (N, L, C), returns (N, Lq, C')."""
         if self.observed:
             weights = (query @ key.transpose(1, 2) * scale).softmax(dim=-1)
             self.report_attention(weights.unsqueeze(1), query_hw, key_hw)
@@ -148,6 +195,19 @@ class NonLocalBlock(AttentionSource, SelfInitModule):
             self.report_attention(weights.unsqueeze(1), query_hw, key_hw)
         # (q k^T) v == q (k^T v): (N, C', C') instead of (N, HW, HW)
         return query @ (key.transpose(1, 2) @ value) / num_keys
+
+    def _concatenation(self, query: torch.Tensor, key: torch.Tensor,
+                       value: torch.Tensor, query_hw: Tuple[int, int],
+                       key_hw: Tuple[int, int]) -> torch.Tensor:
+        """``relu(w_q . q_i + w_k . k_j) / N_keys`` weights; same shapes."""
+        w_query, w_key = self.concat_project.conv.weight.flatten().split(
+            self.inter_channels)
+        # (N, Lq, 1) + (N, 1, Lk): the 1x1 conv of every concatenated pair
+        logits = (query @ w_query).unsqueeze(2) + (key @ w_key).unsqueeze(1)
+        weights = self.concat_project.activate(logits) / key.shape[1]
+        if self.observed:
+            self.report_attention(weights.unsqueeze(1), query_hw, key_hw)
+        return weights @ value
 
 
 @MODELS.register_module()

@@ -12,12 +12,21 @@ One transformer-style block in which only a learned class token is updated:
 global average pooling on any backbone's last map, as PatchConvNet's
 classifier or, in the paper's ablation, on ResNet-50.
 
-Observers receive one ``'spatial'`` map of shape (N, heads, 1, H*W): the
-token's attention over the *positions only*. The softmax of step 2 also
-gives the token a weight for itself; the reported map leaves that weight out
-and renormalises the rest (a softmax over the position logits alone, which
-equals the full softmax's position weights divided by their sum), so each
-row sums to one over the H*W positions, like the GC block's map.
+With ``num_tokens=T > 1`` (the official ``S60_multi``: one class token per
+class) the T tokens are T queries of the same block, and the keys and values
+are the H*W positions only: no token attends to itself or to another token.
+The MLP and the norms act on each token; the output is (N, T, C), token
+``t`` being the feature its class is scored from.
+
+Observers receive one ``'spatial'`` map per call. With one token it has
+shape (N, heads, 1, H*W): the token's attention over the *positions only*.
+The softmax of step 2 also gives the token a weight for itself; the reported
+map leaves that weight out and renormalises the rest (a softmax over the
+position logits alone, which equals the full softmax's position weights
+divided by their sum), so each row sums to one over the H*W positions, like
+the GC block's map. With T tokens it has shape (N, heads, T, H*W), row ``t``
+being token ``t``'s attention (exactly the weights used), and ``query_hw``
+is ``None``: the queries are tokens, not grid positions.
 """
 from typing import Optional, Union
 
@@ -47,6 +56,10 @@ class AttentionPool(AttentionSource, SelfInitModule):
             Default: 1e-4.
         qkv_bias: Whether the query, key and value projections have biases.
             Default: True.
+        num_tokens: Learned class tokens. One (the default) attends to the
+            positions and itself; several (one per class in PatchConvNet's
+            multi-class-token model) attend to the positions only, and the
+            output keeps one feature per token. Default: 1.
         eps: Epsilon of the three LayerNorms. Default: 1e-6.
         init_cfg: mmengine init config. When ``None`` the block keeps its
             own initialisation (truncated normal, std 0.02, for the token and
@@ -60,11 +73,13 @@ class AttentionPool(AttentionSource, SelfInitModule):
                  num_heads: int = 1,
                  layer_scale_init: float = 1e-4,
                  qkv_bias: bool = True,
+                 num_tokens: int = 1,
                  eps: float = 1e-6,
                  init_cfg: Optional[Union[dict, list]] = None) -> None:
         super().__init__(init_cfg=init_cfg)
         check_positive_int('in_channels', in_channels)
         check_positive_int('num_heads', num_heads)
+        check_positive_int('num_tokens', num_tokens)
         if in_channels % num_heads:
             raise ValueError(f'in_channels ({in_channels}) must be divisible '
                              f'by num_heads ({num_heads})')
@@ -80,7 +95,8 @@ class AttentionPool(AttentionSource, SelfInitModule):
         self.in_channels = in_channels
         self.num_heads = num_heads
         self.head_dim = in_channels // num_heads
-        self.cls_token = nn.Parameter(torch.zeros(1, 1, in_channels))
+        self.num_tokens = num_tokens
+        self.cls_token = nn.Parameter(torch.zeros(1, num_tokens, in_channels))
         self.norm1 = nn.LayerNorm(in_channels, eps=eps)
         self.q = nn.Linear(in_channels, in_channels, bias=qkv_bias)
         self.k = nn.Linear(in_channels, in_channels, bias=qkv_bias)
@@ -116,24 +132,29 @@ class AttentionPool(AttentionSource, SelfInitModule):
         return x.view(n, t, self.num_heads, self.head_dim).transpose(1, 2)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        """Pool ``x`` (N, C, H, W) into (N, C) features."""
+        """Pool ``x`` (N, C, H, W) into (N, C) features, or (N, T, C) with
+        ``num_tokens=T > 1``."""
         if x.dim() != 4 or x.shape[1] != self.in_channels:
             raise ValueError(f'expected an input of shape (N, '
                              f'{self.in_channels}, H, W), got '
                              f'{tuple(x.shape)}')
         n, c, h, w = x.shape
-        cls = self.cls_token.expand(n, -1, -1)  # (N, 1, C)
+        t = self.num_tokens
+        cls = self.cls_token.expand(n, -1, -1)  # (N, T, C)
         tokens = torch.cat([cls, x.flatten(2).transpose(1, 2)], dim=1)
-        tokens = self.norm1(tokens)  # (N, 1 + HW, C)
-        q = self._heads(self.q(tokens[:, :1])) * self.head_dim**-0.5
-        k = self._heads(self.k(tokens))
-        v = self._heads(self.v(tokens))
-        logits = q @ k.transpose(-2, -1)  # (N, heads, 1, 1 + HW)
+        tokens = self.norm1(tokens)  # (N, T + HW, C)
+        q = self._heads(self.q(tokens[:, :t])) * self.head_dim**-0.5
+        # one token attends to itself too, several only to the positions
+        context = tokens if t == 1 else tokens[:, t:]
+        k = self._heads(self.k(context))
+        v = self._heads(self.v(context))
+        logits = q @ k.transpose(-2, -1)  # (N, heads, T, [1 +] HW)
         if self.observed:
-            self.report_attention(logits[..., 1:].softmax(dim=-1), (1, 1),
-                                  (h, w))
-        attended = logits.softmax(dim=-1) @ v  # (N, heads, 1, head_dim)
-        attended = self.proj(attended.transpose(1, 2).reshape(n, 1, c))
+            self.report_attention(logits[..., -h * w:].softmax(dim=-1),
+                                  (1, 1) if t == 1 else None, (h, w))
+        attended = logits.softmax(dim=-1) @ v  # (N, heads, T, head_dim)
+        attended = self.proj(attended.transpose(1, 2).reshape(n, t, c))
         cls = cls + self.gamma1(attended)
         cls = self.mlp(self.norm2(cls), identity=cls)
-        return self.norm(cls).squeeze(1)
+        out = self.norm(cls)
+        return out.squeeze(1) if t == 1 else out
