@@ -364,8 +364,7 @@ def _torch_reason(exc: BaseException) -> str:
 
 
 def _refusal(filename: str, exc: BaseException) -> UntrustedCheckpointError:
-    offending = []
-    str(exc).split('WeightsUnpickler error:', 1)[1]
+    offending = _offending_globals(filename)
     if offending:
         what = (f'it imports {", ".join(offending)}, which mmengine '
                 'checkpoints do not hold and the safe loader does not allow '

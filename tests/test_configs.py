@@ -66,7 +66,13 @@ def test_every_config_is_covered():
                      'upernet_aa_r50_ade20k.py',
                      'retinanet_aa_r50_fpn_demo.py',
                      'mask_rcnn_aa_r50_fpn_demo.py',
-                     'upernet_aa_r50_ade20k_demo.py'):
+                     'upernet_aa_r50_ade20k_demo.py',
+                     'mask_rcnn_se_cotnetd50_fpn.py',
+                     'cascade_mask_rcnn_se_cotnetd50_fpn.py',
+                     'upernet_se_cotnetd50_ade20k.py',
+                     'mask_rcnn_se_cotnetd50_fpn_demo.py',
+                     'cascade_mask_rcnn_se_cotnetd50_fpn_demo.py',
+                     'upernet_se_cotnetd50_ade20k_demo.py'):
         assert required in names
 
 
@@ -97,6 +103,34 @@ def test_config_builds_and_runs_forward(path):
         assert 'bboxes' in results[0].pred_instances
     else:
         assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
+
+
+# Full-scale configs that start from converted official ImageNet weights:
+# config -> converter architecture (tools/model_converters/cotnet2mmctx.py).
+CONVERTED_WEIGHTS = {
+    'mask_rcnn_cot_r50_fpn.py': 'cotnet50',
+    'cascade_mask_rcnn_cot_r50_fpn.py': 'cotnet50',
+    'upernet_cot_r50_ade20k.py': 'cotnet50',
+    'mask_rcnn_se_cotnetd50_fpn.py': 'se_cotnetd50',
+    'cascade_mask_rcnn_se_cotnetd50_fpn.py': 'se_cotnetd50',
+    'upernet_se_cotnetd50_ade20k.py': 'se_cotnetd50',
+}
+
+
+@pytest.mark.parametrize('name,arch', CONVERTED_WEIGHTS.items(),
+                         ids=list(CONVERTED_WEIGHTS))
+def test_converted_official_weights_fit_the_config_backbone(name, arch):
+    from mmengine.registry import MODELS
+
+    from mmctx.converters import cotnet, target_shapes
+    cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
+    backbone = cfg.model.backbone
+    assert backbone.init_cfg == dict(
+        type='Pretrained', checkpoint=f'checkpoints/{arch}_mmctx.pth')
+    assert cfg.model.get('pretrained') is None
+    init_default_scope(cfg.default_scope)
+    ours = target_shapes(lambda: MODELS.build(backbone))
+    assert ours == target_shapes(cotnet.plan(arch).build)
 
 
 def _num_params(model: torch.nn.Module) -> int:

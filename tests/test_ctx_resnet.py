@@ -232,16 +232,23 @@ def test_presets_pass_positional_arguments_to_mmdet_slots():
     assert CoTNeXt(50, 3).layer1[0].conv1.out_channels == 96
 
 
-@pytest.mark.parametrize('args,kwargs,match', [
-    ((50, ), dict(groupz=2), "unexpected keyword argument 'groupz'"),
-    (ALL_POSITIONAL + (None, None, 'extra'), {},
+@pytest.mark.parametrize('cls,args,kwargs,match', [
+    (CtxResNet, (50, ), dict(groupz=2),
+     "unexpected keyword argument 'groupz'"),
+    (CtxResNet, ALL_POSITIONAL + (None, None, 'extra'), {},
      'too many positional arguments'),
-    ((50, 3), dict(in_channels=3), "multiple values for argument "
-     "'in_channels'"),
+    (CtxResNet, (50, 3), dict(in_channels=3),
+     "multiple values for argument 'in_channels'"),
+    (BoTNet, ALL_POSITIONAL + (None, None, 'extra'), {},
+     'too many positional arguments'),
+    (CoTNet, (50, 3), dict(kernel=5), "unexpected keyword argument 'kernel'"),
 ])
-def test_arguments_mmdet_does_not_take_raise_type_error(args, kwargs, match):
+def test_arguments_mmdet_does_not_take_raise_type_error(cls, args, kwargs,
+                                                        match):
     with pytest.raises(TypeError, match=match) as info:
-        CtxResNet(*args, **kwargs)
+        cls(*args, **kwargs)
+    assert str(info.value).startswith(f'{cls.__name__}: ')
+    assert 'in_channels, stem_channels' in str(info.value)
     assert 'groups, base_width, mixers' in str(info.value)
 
 
@@ -286,7 +293,8 @@ def test_frozen_stages_freeze_the_mixers(make, frozen, free):
         for bn in _mixer_bns(block.conv2)
     ]
     stats = [bn.running_mean.clone() for bn in frozen_bns]
-    model(torch.randn(2, 3, 64, 64))
+    if frozen_bns:  # a training-mode forward leaves their statistics alone
+        model(torch.randn(2, 3, 32, 32))
     for bn, before in zip(frozen_bns, stats):
         assert torch.equal(bn.running_mean, before)
 

@@ -59,9 +59,16 @@ def test_series(tmp_path):
     assert extract_series(records, 'time') == ([10, 20, 30], [0.5, 0.4, 0.3])
     assert extract_series(records, 'mIoU') == ([], [])
     # epoch-based logging: a metric's step is an epoch, placed at the last
-    # iteration logged in that epoch
+    # iteration logged before it
     assert extract_series(EPOCH_RUN, 'coco/bbox_mAP') == ([10, 20],
                                                           [0.1, 0.2])
+    # LoggerHook's default log_metric_by_epoch=True in an iteration-based
+    # loop logs metrics at step 0 (the loop's epoch never advances)
+    by_epoch_default = [dict(r, step=0) if 'iter' not in r else r
+                        for r in ITER_RUN]
+    assert extract_series(by_epoch_default, 'coco/bbox_mAP') == ([20, 30],
+                                                                 [0.3, 0.4])
+    assert extract_series([{'mIoU': 0.5, 'step': 7}], 'mIoU') == ([7], [0.5])
     assert extract_series(EPOCH_RUN, 'loss') == ([5, 10, 15, 20],
                                                  [3.0, 2.5, 2.0, 1.8])
 

@@ -147,12 +147,25 @@ def copy_repo(dest: str) -> str:
 
 
 def install(repo: str, python: str, wheelhouse: str, index: str,
-            find_links: str = '') -> subprocess.CompletedProcess:
-    """Run the copied ``tools/install.sh`` offline."""
-    env = {k: v for k, v in os.environ.items() if not k.startswith('PIP_')}
+            find_links: str = '', **extra: str) -> subprocess.CompletedProcess:
+    """Run the copied ``tools/install.sh`` offline.
+
+    Args:
+        repo: the copy to run.
+        python: the environment to install into.
+        wheelhouse: ``WHEELHOUSE``.
+        index: the package index pip must not reach.
+        find_links: ``PIP_FIND_LINKS`` as a user may have set it.
+        **extra: more environment variables.
+
+    Returns:
+        The finished process, with ``output``: stdout and stderr.
+    """
+    env = {k: v for k, v in os.environ.items()
+           if not k.startswith(('PIP_', 'CUDA', 'TORCH_CUDA'))}
     env.update(PYTHON=python, WHEELHOUSE=wheelhouse, PIP_INDEX_URL=index,
                PIP_FIND_LINKS=find_links, PIP_RETRIES='0',
-               PIP_DEFAULT_TIMEOUT='5', PYTHONNOUSERSITE='1')
+               PIP_DEFAULT_TIMEOUT='5', PYTHONNOUSERSITE='1', **extra)
     proc = subprocess.run(['bash', osp.join(repo, 'tools', 'install.sh')],
                           env=env, capture_output=True, text=True,
                           timeout=300)
@@ -259,13 +272,15 @@ def test_wheelhouse_holds_what_install_needs(tmp_path):
     dest = str(tmp_path / 'wh')
     wheels, sdist = _wheelhouse_commands(
         dest, TORCH='1', PYTHON_VERSION='3.10',
-        PLATFORM='manylinux_2_28_x86_64 manylinux2014_x86_64')
+        PLATFORM='manylinux_2_28_x86_64 win_amd64')
     assert wheels[wheels.index('--dest') + 1] == dest
     assert wheels[wheels.index('--only-binary') + 1] == ':all:'
     assert wheels[wheels.index('--python-version') + 1] == '3.10'
+    # pip takes a platform literally: glibc 2.28 also runs older wheels
+    older = [f'manylinux_2_{glibc}_x86_64' for glibc in range(28, 4, -1)]
     assert [wheels[i + 1] for i, arg in enumerate(wheels)
-            if arg == '--platform'] == ['manylinux_2_28_x86_64',
-                                         'manylinux2014_x86_64']
+            if arg == '--platform'] == older + ['manylinux2014_x86_64',
+                                                 'win_amd64']
     assert _requirements(sdist) == ['mmcv']
     assert sdist[sdist.index('--no-binary') + 1] == ':all:'
     assert '--no-deps' in sdist
@@ -292,3 +307,69 @@ def test_wheelhouse_needs_a_folder():
         capture_output=True, text=True)
     assert proc.returncode == 2
     assert 'usage' in proc.stderr
+
+
+def write_fake_torch(site_dir: str, cuda: str, archs: Sequence[str],
+                     cuda_home: str) -> None:
+    """Write a stand-in ``torch`` that reports a CUDA build and GPUs.
+
+    Args:
+        site_dir: the site-packages folder to write it to.
+        cuda: ``torch.version.cuda``; empty for a CPU build.
+        archs: compute capabilities of the visible GPUs, e.g. ``['9.0']``.
+        cuda_home: the CUDA toolkit torch's extension builder finds.
+    """
+    root = osp.join(site_dir, 'torch')
+    os.makedirs(osp.join(root, 'utils'), exist_ok=True)
+    capabilities = [tuple(map(int, arch.split('.'))) for arch in archs]
+    files = {
+        '__init__.py': "__version__ = '2.4.0'\nfrom . import cuda, version\n",
+        'version.py': f'cuda = {cuda or None!r}\n',
+        'cuda.py': (f'CAPABILITIES = {capabilities!r}\n'
+                    'def device_count():\n    return len(CAPABILITIES)\n'
+                    'def get_device_capability(i):\n'
+                    '    return CAPABILITIES[i]\n'),
+        'utils/__init__.py': '',
+        'utils/cpp_extension.py': f'CUDA_HOME = {cuda_home!r}\n',
+    }
+    for rel, text in files.items():
+        with open(osp.join(root, rel), 'w') as f:
+            f.write(text)
+
+
+@pytest.mark.parametrize('cuda, archs, arch_list, nvcc, expected', [
+    ('', [], '', True, 'building mmcv==2.1.0 with its ops'),
+    ('12.1', ['9.0'], '', True,
+     'building mmcv==2.1.0 with CPU and CUDA ops (CUDA 12.1, {nvcc}) for '
+     'arch 9.0'),
+    ('12.1', ['9.0'], '8.0', True, 'CUDA ops (CUDA 12.1, {nvcc}) for arch 8.0'),
+    ('12.1', ['9.0'], '', False, 'no CUDA toolkit with nvcc'),
+    ('12.1', [], '', True, 'set TORCH_CUDA_ARCH_LIST'),
+    ('12.1', [], '', False, 'building mmcv==2.1.0 with its ops'),
+])
+def test_install_mmcv_build_plan(tmp_path, index_url, cuda, archs, arch_list,
+                                 nvcc, expected):
+    """With torch reporting these CUDA facts (a stand-in: no GPU here), the
+    install announces the matching mmcv build, or stops saying why."""
+    index, requests = index_url
+    repo = copy_repo(str(tmp_path / 'repo'))
+    python, own_site = make_env(str(tmp_path), hide=('torch', 'mmcv'))
+    cuda_home = str(tmp_path / 'cuda')
+    os.makedirs(osp.join(cuda_home, 'bin'))
+    if nvcc:
+        nvcc_path = osp.join(cuda_home, 'bin', 'nvcc')
+        with open(nvcc_path, 'w') as f:
+            f.write('#!/bin/sh\nexit 1\n')
+        os.chmod(nvcc_path, 0o755)
+    write_fake_torch(own_site, cuda, archs, cuda_home)
+    wheelhouse = str(tmp_path / 'wheelhouse')
+    os.makedirs(wheelhouse)
+    proc = install(repo, python, wheelhouse, index,
+                   TORCH_CUDA_ARCH_LIST=arch_list)
+    assert proc.returncode != 0, proc.output
+    assert expected.format(nvcc=osp.join(cuda_home, 'bin', 'nvcc')) \
+        in proc.output, proc.output
+    if 'building' in expected:
+        # the wheelhouse is empty: the build stops at the missing mmcv
+        assert 'has no distribution of mmcv==2.1.0' in proc.stderr
+    assert requests == []

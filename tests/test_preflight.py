@@ -224,9 +224,9 @@ def test_checkpoint_rules(tmp_path, monkeypatch):
         RESNET50_V1C, hub,
         reachable=lambda *a: asked.append(a) or True) == (RESNET50_V1C, '')
     assert asked == [('download.openmmlab.com', 443)]
-    (tmp_path / 'hub' / 'checkpoints').mkdir(parents=True)
-    (tmp_path / 'hub' / 'checkpoints' / 'resnet50_v1c-2cccc1ad.pth').write_bytes(
-        b'')
+    cache = tmp_path / 'hub' / 'checkpoints'
+    cache.mkdir(parents=True)
+    (cache / 'resnet50_v1c-2cccc1ad.pth').write_bytes(b'')
     assert checkpoint_problem('open-mmlab://resnet50_v1c', hub,
                               **OFFLINE) == (RESNET50_V1C, '')
     assert 'not in mmengine' in checkpoint_problem('open-mmlab://nope', hub,

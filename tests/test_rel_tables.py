@@ -1,6 +1,7 @@
 """Resampling relative tables for a new training size: exact up to the
 trained extent, untrained rows replaced by functions of trained ones, for
 single blocks, whole BoTNet / AA-ResNet state dicts, and the CLI."""
+import argparse
 import importlib.util
 import os.path as osp
 import sys
@@ -192,6 +193,12 @@ def test_state_dict_errors_name_the_key():
     with pytest.raises(ValueError, match=r"rel_h \(shape \(8, 4\)\): no "
                        r"trained size given for module 'layer4\.0\.conv2'"):
         resize_relative_tables(state, {'layer4.1': (3, 3)})
+    tool = load_tool()
     with pytest.raises(ValueError, match=r'rel_h: --input-size derives'):
-        load_tool().resnet_extents({'stem.rel_h': torch.zeros(9, 2)},
-                                   (96, 96), (1, 2, 2, 2))
+        tool.resnet_extents({'stem.rel_h': torch.zeros(9, 2)}, (96, 96),
+                            (1, 2, 2, 2))
+    assert tool.parse_spec('layer4.0=14x20') == ('layer4.0', (14, 20))
+    for bad in ('0', '14x', '14x20x3', 'layer4=big'):
+        with pytest.raises(argparse.ArgumentTypeError,
+                           match=f'N or HxW.*{bad[-3:]}'):
+            tool.parse_spec(bad)

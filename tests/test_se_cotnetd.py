@@ -14,9 +14,9 @@ from torch.nn.modules.batchnorm import _BatchNorm
 
 from mmctx.analysis.complexity import ImageNetClassifier
 from mmctx.models import CoTLayer, CtxResNet
+from mmctx.converters import apply_rules, cotnet
 from mmctx.models.backbones.se_cotnetd import (AntiAliasedCoTLayer,
-                                               BlurPool2d, SECoTNetD, SEConv,
-                                               official_to_mmctx_key)
+                                               BlurPool2d, SECoTNetD, SEConv)
 from official_cotnet_keys import (SE_COTNETD_LAYERS, num_parameters,
                                   se_cotnetd_shapes, se_cotnetd_uses_cot,
                                   synthetic_state_dict)
@@ -29,8 +29,10 @@ def as_double(state: dict) -> dict:
             for k, v in state.items()}
 
 
-def converted(official: dict) -> dict:
-    return {official_to_mmctx_key(k): v for k, v in official.items()}
+def converted(official: dict, depth: int = 50) -> dict:
+    """Official tensors under mmctx keys, by the converter's rules."""
+    rules = cotnet.plan(f'se_cotnetd{depth}').rules
+    return dict(apply_rules(official, rules).state_dict)
 
 
 @pytest.fixture(scope='module')
@@ -173,7 +175,13 @@ def test_parameter_count_equals_official(request, depth):
 @pytest.mark.parametrize('depth', [50, 101, 152])
 def test_state_dict_maps_one_to_one_onto_official(request, depth):
     official = se_cotnetd_shapes(depth, with_head=False)
-    mapped = {official_to_mmctx_key(k): v for k, v in official.items()}
+    mapped = {
+        key: tuple(value.shape)
+        for key, value in converted({
+            k: torch.empty(v, device='meta')
+            for k, v in official.items()
+        }, depth).items()
+    }
     assert len(mapped) == len(official)
     ours = {
         k: tuple(v.shape)
@@ -210,8 +218,8 @@ def test_anti_aliased_blocks_equal_official_recomputation(
     official = as_double(synthetic_state_dict(shapes))
     ours = copy.deepcopy(model152.get_submodule(name)).double().eval()
     ours.load_state_dict({
-        official_to_mmctx_key(k)[len(name) + 1:]: v
-        for k, v in official.items()
+        k[len(name) + 1:]: v
+        for k, v in converted(official, 152).items()
     }, strict=True)
     x = torch.randn(2, channels, 11, 8, dtype=torch.float64)
     with torch.no_grad():

@@ -15,7 +15,7 @@
 #
 # mmcv is built from source against the installed torch. When torch is a
 # CUDA build and a CUDA toolkit (nvcc) is found, its CUDA ops are built too,
-# for TORCH_CUDA_ARCH_LIST or else the visible GPUs' architectures.
+# for TORCH_CUDA_ARCH_LIST or else the visible GPUs' architectures only.
 set -euo pipefail
 
 die() { echo "[install] error: $*" >&2; exit 1; }
@@ -66,8 +66,9 @@ print("Python %d.%d on %s" % (*sys.version_info[:2], sysconfig.get_platform()))'
 # left out of the search: a build leaves mmctx.egg-info in the repo root.
 satisfied() {
   "$PYTHON" - "$@" <<'PY'
+import os
 import sys
-del sys.path[0]
+sys.path = [path for path in sys.path if path not in ('', os.getcwd())]
 from importlib.metadata import PackageNotFoundError, version
 from packaging.requirements import Requirement
 for spec in sys.argv[1:]:
@@ -130,13 +131,16 @@ PY
 
 if ! mmcv_ready; then
   cache_flag=()
-  arch=
   if [ "$cuda_ops" = 1 ]; then
-    arch=${TORCH_CUDA_ARCH_LIST:-${gpu_archs#-}}
+    # torch's extension builder targets TORCH_CUDA_ARCH_LIST, or else the
+    # visible GPUs' architectures, and fails when there are none.
+    [ -n "${TORCH_CUDA_ARCH_LIST:-}" ] || [ "$gpu_archs" != - ] \
+      || die "no GPU is visible to build mmcv's CUDA ops for: set" \
+        "TORCH_CUDA_ARCH_LIST to the target GPUs' compute capability" \
+        "(e.g. 8.0 for A100, 9.0 for H100)"
     echo "[install] building $MMCV_SPEC with CPU and CUDA ops" \
-      "(CUDA $torch_cuda, $cuda_home/bin/nvcc) for arch ${arch:-all}"
-    [ -n "$arch" ] || echo "[install] no GPU is visible: set" \
-      "TORCH_CUDA_ARCH_LIST (e.g. 8.0) to build for one arch only"
+      "(CUDA $torch_cuda, $cuda_home/bin/nvcc) for arch" \
+      "${TORCH_CUDA_ARCH_LIST:-$gpu_archs}"
     # pip's wheel cache may hold a CPU-only build of the same source.
     cache_flag=(--no-cache-dir)
   elif [ "$torch_cuda" != - ] && [ "$gpu_archs" != - ]; then
@@ -152,11 +156,10 @@ if ! mmcv_ready; then
     "$PYTHON" -m pip uninstall -y mmcv
     cache_flag=(--no-cache-dir)
   fi
-  MMCV_WITH_OPS=1 FORCE_CUDA=$cuda_ops TORCH_CUDA_ARCH_LIST=$arch \
-    MAX_JOBS=${MAX_JOBS:-$(nproc)} \
+  MMCV_WITH_OPS=1 FORCE_CUDA=$cuda_ops MAX_JOBS=${MAX_JOBS:-$(nproc)} \
     pip_install --no-build-isolation "${cache_flag[@]}" "$MMCV_SPEC"
-  mmcv_ready || die "$MMCV_SPEC was installed but its compiled ops" \
-    "(CUDA ones: $cuda_ops) do not load"
+  [ "$cuda_ops" = 0 ] || mmcv_ready \
+    || die "$MMCV_SPEC was installed but its CUDA ops do not load"
 fi
 
 satisfied "${STACK[@]}" || pip_install "${STACK[@]}"

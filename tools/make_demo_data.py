@@ -19,6 +19,9 @@ def parse_args() -> argparse.Namespace:
         metavar=('H', 'W'), help='image height and width')
     parser.add_argument('--max-objects', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--sets', nargs='+', choices=('coco', 'ade'), default=('coco', 'ade'),
+        help='which sets to write (default: both)')
     return parser.parse_args()
 
 
@@ -28,10 +31,12 @@ def main() -> None:
     common = dict(num_train=args.num_train, num_val=args.num_val,
                   size=tuple(args.size), max_objects=args.max_objects,
                   seed=args.seed)
-    coco = write_coco_instances(f'{args.out}/coco', **common)
-    ade = write_ade_semantic(f'{args.out}/ade', **common)
-    print(f'COCO-format instances: {coco}')
-    print(f'ADE20k-layout semantic maps: {ade}')
+    if 'coco' in args.sets:
+        coco = write_coco_instances(f'{args.out}/coco', **common)
+        print(f'COCO-format instances: {coco}')
+    if 'ade' in args.sets:
+        ade = write_ade_semantic(f'{args.out}/ade', **common)
+        print(f'ADE20k-layout semantic maps: {ade}')
     print(f'written in {time.time() - start:.1f} s')
 
 

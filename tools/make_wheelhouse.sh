@@ -5,8 +5,9 @@
 # Usage: tools/make_wheelhouse.sh DIR    (or: make wheelhouse DIR=...)
 #   PYTHON          interpreter whose pip downloads (default python3). The
 #                   wheels are for its Python and platform unless
-#   PYTHON_VERSION  (e.g. 3.10) and PLATFORM (e.g. manylinux_2_28_x86_64;
-#                   several separated by spaces) name the target's.
+#   PYTHON_VERSION  (e.g. 3.10) and PLATFORM (e.g. manylinux_2_28_x86_64,
+#                   for glibc 2.28 and older; several separated by spaces)
+#                   name the target's.
 #   TORCH=1         adds $TORCH_SPEC and its requirements (pip's index
 #                   options, e.g. PIP_EXTRA_INDEX_URL, pick the build).
 #                   Without it the target keeps its own torch.
@@ -37,8 +38,18 @@ run() {
 
 target=()
 [ -z "${PYTHON_VERSION:-}" ] || target+=(--python-version "$PYTHON_VERSION")
+# pip takes a manylinux_2_N platform literally: add the older glibc tags
+# (and manylinux2014, which pip widens further) that such a target accepts.
 for platform in ${PLATFORM:-}; do
-  target+=(--platform "$platform")
+  if [[ $platform =~ ^manylinux_2_([0-9]+)_(.+)$ ]]; then
+    for ((glibc = BASH_REMATCH[1]; glibc >= 5; glibc--)); do
+      target+=(--platform "manylinux_2_${glibc}_${BASH_REMATCH[2]}")
+    done
+    [ "${BASH_REMATCH[1]}" -lt 17 ] \
+      || target+=(--platform "manylinux2014_${BASH_REMATCH[2]}")
+  else
+    target+=(--platform "$platform")
+  fi
 done
 wanted=("${BUILD_DEPS[@]}" "${MMCV_DEPS[@]}" "${STACK[@]}")
 if [ "${TORCH:-0}" = 1 ]; then

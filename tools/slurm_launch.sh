@@ -23,6 +23,8 @@ GPUS=${GPUS:-8}
 GPUS_PER_NODE=${GPUS_PER_NODE:-$((GPUS < 8 ? GPUS : 8))}
 CPUS_PER_TASK=${CPUS_PER_TASK:-5}
 PYTHON=${PYTHON:-python}
+# SRUN_ARGS as words; the ${A[@]+...} expansion below keeps an empty list
+# legal under set -u in bash < 4.4 (CentOS 7 clusters).
 read -r -a EXTRA_SRUN_ARGS <<< "${SRUN_ARGS:-}"
 exec srun -p "$PARTITION" \
   --job-name="$JOB_NAME" \
@@ -31,5 +33,5 @@ exec srun -p "$PARTITION" \
   --ntasks-per-node="$GPUS_PER_NODE" \
   --cpus-per-task="$CPUS_PER_TASK" \
   --kill-on-bad-exit=1 \
-  "${EXTRA_SRUN_ARGS[@]}" \
+  ${EXTRA_SRUN_ARGS[@]+"${EXTRA_SRUN_ARGS[@]}"} \
   "$PYTHON" -u "$(dirname "$0")/$TOOL" "${@:4}" --launcher=slurm

@@ -1,4 +1,7 @@
 # CPU-scale CoTNet UperNet on the ADE20k-layout demo data: the demo GC
-# UperNet with the backbone of ../upernet_cot_r50_ade20k.py.
+# UperNet (data, 64-channel heads, BN, short schedule) with the backbone of
+# ../upernet_cot_r50_ade20k.py (CoT layers, plain 7x7 stem), from scratch.
 _base_ = './upernet_gc_r50_ade20k_demo.py'
-model = dict(backbone=dict(type='CoTNet', plugins=None))
+model = dict(
+    backbone=dict(
+        type='CoTNet', plugins=None, deep_stem=False, init_cfg=None))

@@ -4,10 +4,11 @@ mmengine's ``LocalVisBackend`` appends one JSON object per line. Lines that
 ``LoggerHook`` writes after a training iteration carry ``iter`` (the global
 iteration) and ``step`` with the losses, ``lr``, ``time``...; lines written
 after a validation epoch carry the metrics (``coco/bbox_mAP``, ``mIoU``...)
-and ``step`` but no ``iter``. With epoch-based logging (training lines carry
-``epoch``) a validation line's ``step`` is an epoch; it is placed at the
-last iteration logged in that epoch, so every curve shares the iteration
-axis.
+and ``step`` but no ``iter``. Their ``step`` is the iteration only with
+``LoggerHook(log_metric_by_epoch=False)``; by default it is the epoch (and
+stays 0 in iteration-based loops). So a validation line is placed at the
+larger of its ``step`` and the last training iteration logged before it,
+which puts every curve on the iteration axis whichever way the run logs.
 """
 import json
 import os.path as osp
@@ -74,24 +75,6 @@ def scalar_keys(records: Sequence[Record]) -> List[str]:
     })
 
 
-def _epoch_ends(records: Sequence[Record]) -> Dict[int, int]:
-    """Last logged training iteration of each epoch (epoch-based runs)."""
-    ends: Dict[int, int] = {}
-    for record in filter(is_training, records):
-        if 'epoch' in record:
-            epoch = int(record['epoch'])
-            ends[epoch] = max(ends.get(epoch, 0), int(record['iter']))
-    return ends
-
-
-def _evaluation_iteration(step: int, ends: Dict[int, int]) -> int:
-    """Iteration of an evaluation line whose ``step`` may be an epoch."""
-    if not ends or step > max(ends):
-        return step
-    return max((end for epoch, end in ends.items() if epoch <= step),
-               default=0)
-
-
 def extract_series(records: Sequence[Record], key: str) -> Points:
     """Iterations and values of ``key``.
 
@@ -112,10 +95,14 @@ def extract_series(records: Sequence[Record], key: str) -> Points:
         training = [r for r in records if is_training(r) and key in r]
         return ([int(r['iter']) for r in training],
                 [float(r[key]) for r in training])
-    ends = _epoch_ends(records)
-    evaluation = [r for r in records if not is_training(r) and key in r]
-    return ([_evaluation_iteration(int(r['step']), ends)
-             for r in evaluation], [float(r[key]) for r in evaluation])
+    steps, values, last_iter = [], [], 0
+    for record in records:
+        if is_training(record):
+            last_iter = int(record['iter'])
+        elif key in record:
+            steps.append(max(int(record.get('step', 0)), last_iter))
+            values.append(float(record[key]))
+    return steps, values
 
 
 def run_names(paths: Sequence[str]) -> List[str]:

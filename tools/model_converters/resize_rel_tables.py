@@ -166,7 +166,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                        args.strides)
         targets = _sizes(args.target_size, args.target_input_size,
                          state_dict, args.strides)
-        _, report = resize_relative_tables(state_dict, sizes,
+        state_dict, report = resize_relative_tables(state_dict, sizes,
                                                     targets, PREFIX)
     except ValueError as exc:
         parser.error(f'{args.src}: {exc}')

@@ -44,11 +44,45 @@ BASIC_POSITIONS = ('after_conv1', 'after_conv2')
 RESNET_SIGNATURE = inspect.signature(ResNet.__init__)
 
 
-def resnet_argument(name: str, depth: int, args: Sequence[Any],
-                    kwargs: dict) -> Any:
+def bind_resnet_arguments(owner: nn.Module, depth: int, args: Sequence[Any],
+                          kwargs: dict, partial: bool = False) -> dict:
+    """mmdet ``ResNet``'s arguments of a call ``(depth, *args, **kwargs)``.
+
+    Args:
+        owner: The backbone being built, named in errors.
+        depth: The ``depth`` passed.
+        args: Positional arguments after ``depth``, in mmdet's order.
+        kwargs: Keyword arguments.
+        partial: Bind only what is given (no defaults, other keys allowed
+            in ``kwargs`` are not checked) instead of the full call.
+
+    Returns:
+        Argument name -> value; with every default when not ``partial``.
+
+    Raises:
+        TypeError: Too many positional arguments, an argument given twice or
+            (unless ``partial``) one mmdet's ``ResNet`` does not take.
+    """
+    bind = RESNET_SIGNATURE.bind_partial if partial else RESNET_SIGNATURE.bind
+    try:
+        bound = bind(owner, depth, *args, **kwargs)
+    except TypeError as error:
+        names = ', '.join(list(RESNET_SIGNATURE.parameters)[1:])
+        raise TypeError(
+            f'{type(owner).__name__}: {error}; it takes mmdet ResNet\'s '
+            f'arguments ({names}) and, by keyword only, groups, base_width, '
+            f'mixers and its preset options') from None
+    if not partial:
+        bound.apply_defaults()
+    return {k: v for k, v in bound.arguments.items() if k != 'self'}
+
+
+def resnet_argument(owner: nn.Module, name: str, depth: int,
+                    args: Sequence[Any], kwargs: dict) -> Any:
     """One mmdet ``ResNet`` argument of a call ``(depth, *args, **kwargs)``.
 
     Args:
+        owner: The backbone being built, named in errors.
         name: The argument's name in mmdet's ``ResNet.__init__``.
         depth: The ``depth`` passed.
         args: Positional arguments after ``depth``, in mmdet's order.
@@ -59,7 +93,7 @@ def resnet_argument(name: str, depth: int, args: Sequence[Any],
     """
     if name in kwargs:
         return kwargs[name]
-    positional = RESNET_SIGNATURE.bind_partial(None, depth, *args).arguments
+    positional = bind_resnet_arguments(owner, depth, args, {}, partial=True)
     return positional.get(name, RESNET_SIGNATURE.parameters[name].default)
 
 
@@ -301,16 +335,7 @@ class CtxResNet(ResNet):
                  base_width: int = 4,
                  mixers: Optional[Sequence[Optional[dict]]] = None,
                  **kwargs) -> None:
-        try:
-            bound = RESNET_SIGNATURE.bind(self, depth, *args, **kwargs)
-        except TypeError as error:
-            names = ', '.join(list(RESNET_SIGNATURE.parameters)[1:])
-            raise TypeError(
-                f'{type(self).__name__}: {error}; it takes mmdet ResNet\'s '
-                f'arguments ({names}) and, by keyword only, groups, '
-                f'base_width, mixers and its preset options') from None
-        bound.apply_defaults()
-        kwargs = {k: v for k, v in bound.arguments.items() if k != 'self'}
+        kwargs = bind_resnet_arguments(self, depth, args, kwargs)
         if depth not in self.arch_settings:
             raise ValueError(f'depth must be one of '
                              f'{tuple(self.arch_settings)}, got {depth!r}')
@@ -454,7 +479,8 @@ class BoTNet(CtxResNet):
         check_preset('BoTNet', depth, (50, 101, 152), kwargs)
         mhsa = dict(type='MHSA', heads=heads, position=position,
                     max_size=max_size, query_chunk=query_chunk)
-        num_stages = resnet_argument('num_stages', depth, args, kwargs)
+        num_stages = resnet_argument(self, 'num_stages', depth, args,
+                                     kwargs)
         if num_stages != 4:
             raise ValueError('BoTNet puts MHSA in c5 and needs num_stages=4, '
                              f'got num_stages={num_stages}')
@@ -480,7 +506,8 @@ class CoTNet(CtxResNet):
                  **kwargs) -> None:
         check_preset(type(self).__name__, depth, self.depths, kwargs)
         cot = dict(type=self.mixer_type, kernel_size=kernel_size)
-        num_stages = resnet_argument('num_stages', depth, args, kwargs)
+        num_stages = resnet_argument(self, 'num_stages', depth, args,
+                                     kwargs)
         super().__init__(
             depth, *args, mixers=(cot, ) * num_stages, **kwargs)
 
@@ -553,12 +580,13 @@ class AAResNet(CtxResNet):
                  **kwargs) -> None:
         check_preset('AAResNet', depth, (50, 101), kwargs)
         check_positive_int('max_input_size', max_input_size)
-        num_stages = resnet_argument('num_stages', depth, args, kwargs)
+        num_stages = resnet_argument(self, 'num_stages', depth, args,
+                                     kwargs)
         if isinstance(stages, str) or len(stages) != num_stages or not all(
                 isinstance(on, bool) for on in stages):
             raise ValueError(f'stages must have one bool per stage '
                              f'(num_stages={num_stages}), got {stages!r}')
-        strides = resnet_argument('strides', depth, args, kwargs)
+        strides = resnet_argument(self, 'strides', depth, args, kwargs)
         mixers, stride = [], 4
         for on, stage_stride in zip(stages, strides):
             stride *= stage_stride

@@ -24,30 +24,31 @@ Built from :class:`CtxResNet` (mmdet's ResNet with ``deep_stem``,
 ``avg_down``, ``strides=(2, 2, 2, 2)`` and per-block mixers), without the
 stem max-pool.
 
-Official key -> mmctx key (the official ``fc`` classifier is not part of
-the backbone; :class:`~mmctx.analysis.complexity.ImageNetClassifier`
-names it ``fc`` too and prefixes the backbone with ``backbone.``). Every
-other key keeps its name, including ``layerX.Y.conv1/bn1/conv3/bn3``,
-``layerX.Y.downsample.1/2``, the SE convs' ``conv2.conv/bn0/fc1/bn1/fc2``
-and the CoT layers' ``conv2.key_embed.*``/``conv2.embed.*``:
+Official key -> mmctx key, as ``tools/model_converters/cotnet2mmctx.py``
+applies it (rules in :mod:`mmctx.converters.cotnet`). Every key not listed
+keeps its name: ``layerX.Y.conv1/bn1/conv3/bn3``, the shortcuts'
+``layerX.Y.downsample.1/2`` (``downsample.0`` is the pool, no keys), the
+SE convs' ``layerX.Y.conv2.conv/bn0/fc1/bn1/fc2`` and the CoT layers'
+``layerX.Y.conv2.key_embed.*``/``conv2.embed.*``. The classifier ``fc`` is
+not part of the backbone; :class:`~mmctx.analysis.complexity.ImageNetClassifier`
+names it ``fc`` too and prefixes the backbone keys with ``backbone.``.
 
-============================  ============================
-official                      mmctx (``OFFICIAL_KEY_RULES``)
-============================  ============================
+============================  ==================================
+official                      mmctx
+============================  ==================================
 ``conv1.{0,1,3,4,6}.*``       ``stem.{0,1,3,4,6}.*``
 ``bn1.*``                     ``stem.7.*``
 ``layerX.Y.conv2.conv1x1.*``  ``layerX.Y.conv2.value_embed.*``
 ``layerX.Y.conv2.bn.*``       ``layerX.Y.conv2.norm.*``
 ``layerX.Y.conv2.se.*``       ``layerX.Y.conv2.fuse.*``
-============================  ============================
+============================  ==================================
 
-The official network has no parameter-free module with state either (its
-blur filter and average pools hold nothing), so the map is one-to-one:
-with a 1000-class classifier both have 23,107,784 (50), 40,912,392 (101)
-and 55,783,688 (152) parameters.
+Neither network holds state outside these keys (the blur filter is a
+non-persistent buffer, the pools have none), so the map is one-to-one; with
+a 1000-class classifier both have 23,107,784 (50), 40,912,392 (101) and
+55,783,688 (152) parameters.
 """
-import re
-from typing import Optional, Sequence, Tuple, Union
+from typing import Optional, Sequence, Union
 
 import torch
 import torch.nn.functional as F
@@ -59,31 +60,6 @@ from ..attention.observer import AttentionSource
 from ..checks import check_choice, check_positive_int
 from ..mixers.cot import CoTLayer
 from .ctx_resnet import CtxResNet
-
-#: ``(pattern, replacement)`` rules, applied with ``re.sub`` in order, that
-#: turn an official SE-CoTNetD backbone key into the mmctx key.
-OFFICIAL_KEY_RULES: Tuple[Tuple[str, str], ...] = (
-    (r'^conv1\.([0-6])\.', r'stem.\1.'),
-    (r'^bn1\.', 'stem.7.'),
-    (r'\.conv2\.conv1x1\.', '.conv2.value_embed.'),
-    (r'\.conv2\.bn\.', '.conv2.norm.'),
-    (r'\.conv2\.se\.', '.conv2.fuse.'),
-)
-
-
-def official_to_mmctx_key(key: str) -> str:
-    """Map an official SE-CoTNetD backbone key to the :class:`SECoTNetD` key.
-
-    Args:
-        key: Official key without any ``module.`` prefix, e.g.
-            ``'layer4.0.conv2.se.3.weight'``.
-
-    Returns:
-        The mmctx key, e.g. ``'layer4.0.conv2.fuse.3.weight'``.
-    """
-    for pattern, replacement in OFFICIAL_KEY_RULES:
-        key = re.sub(pattern, replacement, key)
-    return key
 
 
 class BlurPool2d(nn.Module):

@@ -1,0 +1,12 @@
+# CPU-scale SE-CoTNetD-50 Cascade Mask R-CNN: the demo GC cascade with the
+# backbone of ../cascade_mask_rcnn_se_cotnetd50_fpn.py, from scratch.
+_base_ = './cascade_mask_rcnn_gc_r50_fpn_demo.py'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SECoTNetD',
+        depth=50,
+        out_indices=(0, 1, 2, 3),
+        frozen_stages=-1,
+        norm_eval=False,
+        init_cfg=None))

@@ -1,0 +1,13 @@
+# CPU-scale SE-CoTNetD-50 UperNet on the ADE20k-layout demo data: the demo GC
+# UperNet (data, 64-channel heads, BN, short schedule) with the backbone of
+# ../upernet_se_cotnetd50_ade20k.py, from scratch.
+_base_ = './upernet_gc_r50_ade20k_demo.py'
+model = dict(
+    backbone=dict(
+        _delete_=True,
+        type='SECoTNetD',
+        depth=50,
+        out_indices=(0, 1, 2, 3),
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=False,
+        init_cfg=None))
