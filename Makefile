@@ -4,10 +4,8 @@
 # one on a machine with a package index (tools/make_wheelhouse.sh: options).
 PYTHON ?= .venv/bin/python
 DEMO_DATA ?= data/demo
-DEMO_CFG ?= configs/demo/mask_rcnn_gc_r50_fpn_demo.py
-DEMO_WORK ?= work_dirs/mask_rcnn_gc_r50_fpn_demo
 
-.PHONY: install wheelhouse demo test bench
+.PHONY: install wheelhouse demo demo-seg test bench
 
 install:
 	PYTHON=$(PYTHON) WHEELHOUSE=$(WHEELHOUSE) bash tools/install.sh
@@ -15,10 +13,13 @@ install:
 wheelhouse:
 	bash tools/make_wheelhouse.sh "$(DIR)"
 
+# tools/demo.sh: data, training, evaluation, then pictures under
+# work_dirs/<demo config>/pictures.
 demo: install
-	$(PYTHON) tools/make_demo_data.py --out $(DEMO_DATA)
-	$(PYTHON) tools/train.py $(DEMO_CFG) --work-dir $(DEMO_WORK)
-	$(PYTHON) tools/test.py $(DEMO_CFG) $$(cat $(DEMO_WORK)/last_checkpoint)
+	PYTHON=$(PYTHON) DEMO_DATA=$(DEMO_DATA) bash tools/demo.sh det
+
+demo-seg: install
+	PYTHON=$(PYTHON) DEMO_DATA=$(DEMO_DATA) bash tools/demo.sh seg
 
 test: install
 	$(PYTHON) -m pytest tests

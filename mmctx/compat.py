@@ -218,10 +218,12 @@ def _pickle_globals(stream: BinaryIO) -> List[str]:
 
 
 def _unreadable(filename: str, reason: str) -> UnreadableCheckpointError:
+    """The error for ``filename``; ``reason`` continues the sentence."""
     return UnreadableCheckpointError(f'{filename} {reason}')
 
 
 def _zip_globals(filename: str) -> List[str]:
+    """:func:`checkpoint_globals` for torch's zip format."""
     with zipfile.ZipFile(filename) as archive:
         pickles = [
             name for name in archive.namelist()
@@ -243,6 +245,7 @@ def _zip_globals(filename: str) -> List[str]:
 
 
 def _legacy_globals(filename: str) -> List[str]:
+    """:func:`checkpoint_globals` for torch's legacy format."""
     names = []
     with open(filename, 'rb') as f:
         first = [arg for _, arg, _ in pickletools.genops(f)]

@@ -141,9 +141,10 @@ class CrashSafeCheckpointHook(CheckpointHook):
         elif not isinstance(self.file_backend, AtomicLocalBackend):
             runner.logger.warning(
                 f'Checkpoints go to {self.out_dir} through '
-                f'{type(self.file_backend).__name__}, which mmctx cannot '
-                'write atomically: a kill during a save may leave a partial '
-                'checkpoint there.')
+                f'{type(self.file_backend).__name__} (chosen by backend_args, '
+                'file_client_args or the out_dir scheme), written in place '
+                'as mmengine writes them: a kill during a save may leave a '
+                'partial checkpoint there.')
 
     def _remove(self, path: str) -> None:
         if self.file_backend.isfile(path):

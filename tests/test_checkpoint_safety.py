@@ -23,7 +23,8 @@ from mmengine.evaluator import BaseMetric
 from mmengine.fileio import LocalBackend
 from mmengine.hooks import Hook
 from mmengine.model import BaseModel
-from mmengine.registry import DATASETS, HOOKS, METRICS, MODELS
+from mmengine.registry import (DATASETS, HOOKS, METRICS, MODELS,
+                               DefaultScope)
 from mmengine.runner import Runner
 from torch import nn
 from torch.utils.data import Dataset
@@ -32,7 +33,9 @@ from mmctx import compat
 from mmctx.compat import (CheckpointError, UnreadableCheckpointError,
                           UntrustedCheckpointError, checkpoint_defect,
                           load_local_checkpoint, trust_checkpoints)
-from mmctx.launch import set_resume, use_crash_safe_checkpoints
+from mmctx.hooks import CrashSafeCheckpointHook
+from mmctx.launch import (read_config, set_resume,
+                          use_crash_safe_checkpoints)
 from conftest import ROOT
 
 pytestmark = pytest.mark.filterwarnings(
@@ -185,7 +188,7 @@ def run_tool(tool, monkeypatch, *argv):
     return 0
 
 
-# --- payloads -----------------------------------------------------------------
+# --- payloads ----------------------------------------------------------------
 class RunsShell:
     """Unpickles as ``os.system('touch MARKER')`` (``posix.system``)."""
 
@@ -255,7 +258,7 @@ def evil(tmp_path):
     return path, marker
 
 
-# --- the allow-list --------------------------------------------------------------
+# --- the allow-list ----------------------------------------------------------
 EXPECTED_ALLOWED = {
     'builtins.getattr',  # stands for mmctx's restricted HistoryBuffer getattr
     'mmengine.logging.history_buffer.HistoryBuffer',
@@ -281,7 +284,7 @@ def test_allow_list_is_exactly_mmengines_types():
     assert objects['builtins.getattr'] is compat.history_buffer_getattr
 
 
-# --- refusals ---------------------------------------------------------------------
+# --- refusals ----------------------------------------------------------------
 @pytest.mark.parametrize('fmt', FORMATS)
 @pytest.mark.parametrize('payload', PAYLOADS)
 def test_code_running_payload_is_refused_and_named(tmp_path, payload, fmt):
@@ -341,7 +344,7 @@ def test_any_torch_wording_is_explained(evil, monkeypatch, wording):
         load_local_checkpoint(unknown)
 
 
-# --- damaged files -----------------------------------------------------------------
+# --- damaged files -----------------------------------------------------------
 def _cut(path, fraction, suffix):
     data = open(path, 'rb').read()
     out = f'{path}.{suffix}'
@@ -402,7 +405,7 @@ def test_damaged_bytes_never_escape_as_other_errors(tmp_path):
     assert not marker.exists()
 
 
-# --- every way a local file gets loaded ----------------------------------------
+# --- every way a local file gets loaded --------------------------------------
 def test_test_tool_refuses_checkpoint(evil, tmp_path, monkeypatch, capsys):
     path, marker = evil
     config = write_config(tmp_path)
@@ -443,7 +446,7 @@ def test_other_load_paths_refuse_checkpoint(evil, tmp_path, route):
     assert not marker.exists()
 
 
-# --- crash-safe saving and resuming -------------------------------------------
+# --- crash-safe saving and resuming ------------------------------------------
 class SimulatedKill(Exception):
     """Stands for SIGKILL arriving in the middle of a checkpoint write."""
 
@@ -555,6 +558,20 @@ def test_tools_substitute_the_checkpoint_hook(hooks, expected):
     cfg = Config(dict(default_hooks=hooks))
     use_crash_safe_checkpoints(cfg)
     assert cfg.default_hooks.checkpoint == expected
+
+
+@pytest.mark.parametrize('config', [
+    'mask_rcnn_gc_r50_fpn_demo.py', 'upernet_gc_r50_ade20k_demo.py'])
+def test_crash_safe_hook_builds_in_the_configs_scope(config):
+    cfg = read_config(osp.join(ROOT, 'configs', 'demo', config))
+    original = copy.deepcopy(cfg.default_hooks.checkpoint)
+    use_crash_safe_checkpoints(cfg)
+    with DefaultScope.overwrite_default_scope(cfg.default_scope):
+        hook = HOOKS.build(cfg.default_hooks.checkpoint)
+    assert type(hook) is CrashSafeCheckpointHook
+    assert original.type == 'CheckpointHook'
+    assert (hook.interval, hook.by_epoch) == (
+        original.interval, original.get('by_epoch', True))
 
 
 def test_explicit_resume_path_restores_iteration_and_optimizer(

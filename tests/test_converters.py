@@ -13,7 +13,8 @@ from torch import nn
 from mmctx.analysis.complexity import ImageNetClassifier
 from mmctx.converters import ConversionError, convert_checkpoint
 from mmctx.converters import cotnet, patchconvnet
-from mmctx.converters.common import apply_rules, check_against, target_shapes
+from mmctx.converters.common import (Rule, apply_rules, check_against,
+                                     target_shapes)
 from mmctx.models import CoTNet, CoTNeXt, PatchConvNet
 from conftest import ROOT, run_tool
 from mmctx.models.backbones import SECoTNetD
@@ -434,5 +435,14 @@ def test_patchconvnet_bad_stack_fails():
     official = on_meta(patchconvnet_spec('S60', multi=True))
     official.pop('head.17.bias')
     plan = patchconvnet.plan('S60_multi', True, official)
-    with pytest.raises(ConversionError, match=r'indices must run 0\.\.998'):
+    with pytest.raises(ConversionError,
+                       match=r"0\.\.999 for 'fc.bias', index 17 is missing"):
         apply_rules(official, plan.rules)
+
+
+def test_two_keys_for_one_target_fail():
+    rules = [Rule('a.{i}', 'x', 'first'), Rule('b', 'x', 'second')]
+    state = {'a.0': torch.zeros(1), 'b': torch.zeros(1)}
+    with pytest.raises(ConversionError,
+                       match="official keys 'a.0' and 'b' both become 'x'"):
+        apply_rules(state, rules)

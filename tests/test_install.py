@@ -6,7 +6,8 @@ The install runs in a fresh virtualenv that sees this environment's
 packages (the heavy stack: torch, a built mmcv) through a folder of links,
 less the distributions a test hides; the wheelhouse serves those, as tiny
 wheels the test writes. A local index that records every request stands in
-for the package index, so any index access shows.
+for the package index, so any index access shows. The CUDA build choices
+run against a stand-in torch that reports a CUDA build and GPUs.
 """
 import ast
 import base64
@@ -168,7 +169,7 @@ def install(repo: str, python: str, wheelhouse: str, index: str,
                PIP_DEFAULT_TIMEOUT='5', PYTHONNOUSERSITE='1', **extra)
     proc = subprocess.run(['bash', osp.join(repo, 'tools', 'install.sh')],
                           env=env, capture_output=True, text=True,
-                          timeout=300)
+                          timeout=600)
     proc.output = proc.stdout + proc.stderr
     return proc
 
@@ -342,7 +343,8 @@ def write_fake_torch(site_dir: str, cuda: str, archs: Sequence[str],
     ('12.1', ['9.0'], '', True,
      'building mmcv==2.1.0 with CPU and CUDA ops (CUDA 12.1, {nvcc}) for '
      'arch 9.0'),
-    ('12.1', ['9.0'], '8.0', True, 'CUDA ops (CUDA 12.1, {nvcc}) for arch 8.0'),
+    ('12.1', ['9.0'], '8.0', True,
+     'CUDA ops (CUDA 12.1, {nvcc}) for arch 8.0'),
     ('12.1', ['9.0'], '', False, 'no CUDA toolkit with nvcc'),
     ('12.1', [], '', True, 'set TORCH_CUDA_ARCH_LIST'),
     ('12.1', [], '', False, 'building mmcv==2.1.0 with its ops'),

@@ -52,7 +52,7 @@ pip_install() {
     "$tmp/pip.log" | paste -sd ' ')
   if [ "$status" != 0 ] && [ -n "$missing" ]; then
     target=$("$PYTHON" -c 'import sys, sysconfig
-print("Python %d.%d on %s" % (*sys.version_info[:2], sysconfig.get_platform()))')
+print("Python %d.%d on" % sys.version_info[:2], sysconfig.get_platform())')
     die "the wheelhouse $WHEELHOUSE has no distribution of $missing" \
       "for $target. Fill it on a machine with a package index:" \
       "make wheelhouse DIR=... (PYTHON_VERSION/PLATFORM for another" \

@@ -12,13 +12,17 @@ from mmctx.datasets import write_ade_semantic, write_coco_instances
 def parse_args() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument('--out', default='data/demo', help='output folder')
-    parser.add_argument('--num-train', type=int, default=200)
+    parser.add_argument('--num-train', type=int, default=1000)
     parser.add_argument('--num-val', type=int, default=40)
     parser.add_argument(
         '--size', type=int, nargs=2, default=(160, 160),
         metavar=('H', 'W'), help='image height and width')
     parser.add_argument('--max-objects', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
+    parser.add_argument(
+        '--textured-objects', action='store_true',
+        help='fill objects with random textures (harder) instead of one '
+        'colour each')
     parser.add_argument(
         '--sets', nargs='+', choices=('coco', 'ade'), default=('coco', 'ade'),
         help='which sets to write (default: both)')
@@ -30,7 +34,7 @@ def main() -> None:
     start = time.time()
     common = dict(num_train=args.num_train, num_val=args.num_val,
                   size=tuple(args.size), max_objects=args.max_objects,
-                  seed=args.seed)
+                  seed=args.seed, textured_objects=args.textured_objects)
     if 'coco' in args.sets:
         coco = write_coco_instances(f'{args.out}/coco', **common)
         print(f'COCO-format instances: {coco}')

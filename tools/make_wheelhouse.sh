@@ -17,14 +17,15 @@
 # mmcv comes as its source distribution, built there against that machine's
 # torch (with CUDA ops when that torch is a CUDA build).
 set -euo pipefail
-cd "$(dirname "$0")/.."
-source tools/requirements.sh
 
 dir=${1:-}
 if [ $# != 1 ] || [ -z "$dir" ]; then
   echo "usage: $0 DIR   (make wheelhouse DIR=...)" >&2
   exit 2
 fi
+[[ $dir = /* ]] || dir=$PWD/$dir
+cd "$(dirname "$0")/.."
+source tools/requirements.sh
 PYTHON=${PYTHON:-python3}
 dry_run=${DRY_RUN:-0}
 run() {

@@ -1,5 +1,9 @@
 """Train an mmdet or mmseg model from a config.
 
+Checkpoints are saved by mmctx's ``CrashSafeCheckpointHook`` (the config's
+checkpoint hook arguments are kept): a kill during a save never loses the
+previous checkpoint.
+
 Example:
     python tools/train.py configs/mask_rcnn_gc_r50_fpn.py
     python tools/train.py CONFIG --resume            # latest checkpoint

@@ -1,5 +1,6 @@
 # CPU-scale SE-CoTNetD-50 Cascade Mask R-CNN: the demo GC cascade with the
-# backbone of ../cascade_mask_rcnn_se_cotnetd50_fpn.py, from scratch.
+# full-width backbone of ../cascade_mask_rcnn_se_cotnetd50_fpn.py, from
+# scratch.
 _base_ = './cascade_mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(
     backbone=dict(
@@ -9,4 +10,5 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         frozen_stages=-1,
         norm_eval=False,
-        init_cfg=None))
+        init_cfg=None),
+    neck=dict(in_channels=[256, 512, 1024, 2048]))

@@ -1,5 +1,5 @@
 # CPU-scale SE-CoTNetD-50 Mask R-CNN on the demo data: the demo GC Mask R-CNN
-# (data, 64-channel heads, short schedule) with the backbone of
+# (data, 64-channel heads, short schedule) with the full-width backbone of
 # ../mask_rcnn_se_cotnetd50_fpn.py, trained from scratch (no ImageNet
 # weights offline), unfrozen, BN in train mode.
 _base_ = './mask_rcnn_gc_r50_fpn_demo.py'
@@ -11,4 +11,5 @@ model = dict(
         out_indices=(0, 1, 2, 3),
         frozen_stages=-1,
         norm_eval=False,
-        init_cfg=None))
+        init_cfg=None),
+    neck=dict(in_channels=[256, 512, 1024, 2048]))

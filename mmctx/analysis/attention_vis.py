@@ -136,7 +136,7 @@ def _spatial_panels(attention: AttentionMap, geometry: InputGeometry,
                 panels.append(
                     Panel(f'token{token}_head{head}',
                           f'class token {token}, head {head}',
-                          weights[head, 0].reshape(key_hw)))
+                          weights[head, token].reshape(key_hw)))
         return panels
     if num_queries == 1:
         for head in range(heads):

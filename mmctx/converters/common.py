@@ -259,9 +259,9 @@ def apply_rules(state_dict: StateDict, rules: Sequence[Rule]) -> Conversion:
         The :class:`Conversion`.
 
     Raises:
-        ConversionError: Naming the first key no rule matches, or a
-            stacked group whose indices are not 0..n-1 or whose tensors do
-            not concatenate.
+        ConversionError: Naming the first key no rule matches, two keys
+            that become one, or a stacked group with a missing index or
+            tensors that do not concatenate.
     """
     conversion = Conversion(OrderedDict(), tensors_in=len(state_dict))
     counts: Dict[int, int] = {}
@@ -284,13 +284,19 @@ def apply_rules(state_dict: StateDict, rules: Sequence[Rule]) -> Conversion:
             group[int(values[rule.stack])] = (key, value)
             conversion.state_dict.setdefault(rule.rename(key), None)
         else:
-            conversion.state_dict[rule.rename(key)] = value
-            conversion.origins[rule.rename(key)] = key
+            target = rule.rename(key)
+            if target in conversion.state_dict:
+                raise ConversionError(
+                    f'official keys {conversion.origins.get(target)!r} and '
+                    f'{key!r} both become {target!r}')
+            conversion.state_dict[target] = value
+            conversion.origins[target] = key
     for (index, target), group in stacks.items():
-        if sorted(group) != list(range(len(group))):
+        missing = sorted(set(range(max(group) + 1)) - set(group))
+        if missing:
             raise ConversionError(
-                f'{rules[index].source}: indices must run 0..'
-                f'{len(group) - 1}, got {sorted(group)}')
+                f'{rules[index].source}: indices must run 0..{max(group)} '
+                f'for {target!r}, index {missing[0]} is missing')
         parts = [group[i] for i in range(len(group))]
         conversion.origins[target] = (f'{parts[0][0]} ... {parts[-1][0]}'
                                       if len(parts) > 1 else parts[0][0])

@@ -29,9 +29,10 @@ applies it (rules in :mod:`mmctx.converters.cotnet`). Every key not listed
 keeps its name: ``layerX.Y.conv1/bn1/conv3/bn3``, the shortcuts'
 ``layerX.Y.downsample.1/2`` (``downsample.0`` is the pool, no keys), the
 SE convs' ``layerX.Y.conv2.conv/bn0/fc1/bn1/fc2`` and the CoT layers'
-``layerX.Y.conv2.key_embed.*``/``conv2.embed.*``. The classifier ``fc`` is
-not part of the backbone; :class:`~mmctx.analysis.complexity.ImageNetClassifier`
-names it ``fc`` too and prefixes the backbone keys with ``backbone.``.
+``layerX.Y.conv2.key_embed.*``/``conv2.embed.*``. The classifier ``fc``
+is not part of the backbone; ``ImageNetClassifier`` (in
+:mod:`mmctx.analysis.complexity`) names it ``fc`` too and prefixes the
+backbone keys with ``backbone.``.
 
 ============================  ==================================
 official                      mmctx
@@ -223,9 +224,8 @@ class SECoTNetD(CtxResNet):
             BNs stay in eval mode. Default: -1.
         norm_cfg: Norm of the stem, the bottlenecks' ``bn1``/``bn3`` and
             the shortcuts. The mixers' own BNs are plain BN, as
-            :class:`~mmctx.models.CoTLayer`'s (convert them with
-            ``revert_sync_batchnorm`` / mmengine's SyncBN conversion).
-            Default: ``dict(type='BN', requires_grad=True)``.
+            :class:`~mmctx.models.CoTLayer`'s, so a SyncBN config syncs
+            only those. Default: ``dict(type='BN', requires_grad=True)``.
         norm_eval: Keep every BN in eval mode while training. Default: True.
         with_cp: Gradient-checkpoint each block. Default: False.
         zero_init_residual: Zero-initialise each block's last BN (as the
