@@ -3,7 +3,6 @@
 # installs from that folder of wheels alone; `make wheelhouse DIR=...` fills
 # one on a machine with a package index (tools/make_wheelhouse.sh: options).
 PYTHON ?= .venv/bin/python
-DEMO_DATA ?= data/demo
 
 .PHONY: install wheelhouse demo demo-seg test bench
 
@@ -16,10 +15,10 @@ wheelhouse:
 # tools/demo.sh: data, training, evaluation, then pictures under
 # work_dirs/<demo config>/pictures.
 demo: install
-	PYTHON=$(PYTHON) DEMO_DATA=$(DEMO_DATA) bash tools/demo.sh det
+	PYTHON=$(PYTHON) bash tools/demo.sh det
 
 demo-seg: install
-	PYTHON=$(PYTHON) DEMO_DATA=$(DEMO_DATA) bash tools/demo.sh seg
+	PYTHON=$(PYTHON) bash tools/demo.sh seg
 
 test: install
 	$(PYTHON) -m pytest tests

@@ -20,10 +20,6 @@ def parse_args() -> argparse.Namespace:
     parser.add_argument('--max-objects', type=int, default=5)
     parser.add_argument('--seed', type=int, default=0)
     parser.add_argument(
-        '--textured-objects', action='store_true',
-        help='fill objects with random textures (harder) instead of one '
-        'colour each')
-    parser.add_argument(
         '--sets', nargs='+', choices=('coco', 'ade'), default=('coco', 'ade'),
         help='which sets to write (default: both)')
     return parser.parse_args()
@@ -34,7 +30,7 @@ def main() -> None:
     start = time.time()
     common = dict(num_train=args.num_train, num_val=args.num_val,
                   size=tuple(args.size), max_objects=args.max_objects,
-                  seed=args.seed, textured_objects=args.textured_objects)
+                  seed=args.seed)
     if 'coco' in args.sets:
         coco = write_coco_instances(f'{args.out}/coco', **common)
         print(f'COCO-format instances: {coco}')

@@ -1,22 +1,26 @@
 # CPU-scale GC UperNet on the ADE20k-layout demo data (ADE20k's 150-class
-# label ids; six of them occur). Same model code as
-# ../upernet_gc_r50_ade20k.py; changed: data (160x160, no resizing), head
-# width (64 channels), schedule (short), BN instead of SyncBN (single CPU
-# process), and no ImageNet init (offline).
+# label ids; six of them occur), the model `make demo-seg` trains. Same
+# model code as ../upernet_gc_r50_ade20k.py; changed: data (1000 + 40
+# images at 160x160, no resizing), width (quarter-width backbone,
+# base_channels=16, and 64-channel heads), schedule (1200 AdamW steps,
+# seeded), BN instead of SyncBN (single CPU process), and no ImageNet init
+# (offline).
 _base_ = '../upernet_gc_r50_ade20k.py'
 
 data_root = 'data/demo/ade'
 width = 64
 crop_size = (160, 160)
-max_iters = 400
+max_iters = 1200
+randomness = dict(seed=0)
 norm_cfg = dict(type='BN', requires_grad=True)
 
 model = dict(
     pretrained=None,
     data_preprocessor=dict(size=crop_size),
-    backbone=dict(norm_cfg=norm_cfg),
-    decode_head=dict(channels=width, norm_cfg=norm_cfg),
-    auxiliary_head=dict(channels=width, norm_cfg=norm_cfg))
+    backbone=dict(base_channels=16, norm_cfg=norm_cfg),
+    decode_head=dict(
+        in_channels=[64, 128, 256, 512], channels=width, norm_cfg=norm_cfg),
+    auxiliary_head=dict(in_channels=256, channels=width, norm_cfg=norm_cfg))
 
 train_pipeline = [
     dict(type='LoadImageFromFile'),
@@ -46,6 +50,9 @@ param_scheduler = [
     dict(type='PolyLR', eta_min=1e-4, power=0.9, begin=0, end=max_iters,
          by_epoch=False)
 ]
+# From scratch AdamW learns faster than the 160k schedule's SGD (lr 0.01).
+optim_wrapper = dict(
+    optimizer=dict(_delete_=True, type='AdamW', lr=2e-3, weight_decay=0.05))
 default_hooks = dict(
     logger=dict(interval=20),
     checkpoint=dict(interval=max_iters))

@@ -62,8 +62,7 @@ def write_coco_instances(root: str,
                          num_val: int = 40,
                          size: Tuple[int, int] = (256, 256),
                          max_objects: int = 5,
-                         seed: int = 0,
-                         textured_objects: bool = True) -> Dict[str, str]:
+                         seed: int = 0) -> Dict[str, str]:
     """Write a COCO-format instance-segmentation set.
 
     Args:
@@ -73,8 +72,6 @@ def write_coco_instances(root: str,
         size: ``(height, width)`` of every image.
         max_objects: Most objects per image.
         seed: Seed of the scene generator.
-        textured_objects: Textured (``True``) or plain-coloured objects,
-            see :func:`~mmctx.datasets.scenes.render_scene`.
 
     Returns:
         Paths of the two annotation files by split name.
@@ -87,8 +84,7 @@ def write_coco_instances(root: str,
         os.makedirs(osp.join(root, split), exist_ok=True)
         images, annotations = [], []
         for index in range(count):
-            image, objects = render_scene(rng, size, max_objects,
-                                         textured_objects)
+            image, objects = render_scene(rng, size, max_objects)
             name = f'{index:06d}.jpg'
             Image.fromarray(image).save(
                 osp.join(root, split, name), quality=95)
@@ -116,8 +112,7 @@ def write_ade_semantic(root: str,
                        num_val: int = 40,
                        size: Tuple[int, int] = (256, 256),
                        max_objects: int = 5,
-                       seed: int = 0,
-                       textured_objects: bool = True) -> Dict[str, str]:
+                       seed: int = 0) -> Dict[str, str]:
     """Write an ADE20k-layout semantic-segmentation set.
 
     Args:
@@ -127,8 +122,6 @@ def write_ade_semantic(root: str,
         size: ``(height, width)`` of every image.
         max_objects: Most objects per image.
         seed: Seed of the scene generator.
-        textured_objects: Textured (``True``) or plain-coloured objects,
-            see :func:`~mmctx.datasets.scenes.render_scene`.
 
     Returns:
         Annotation folders by split name.
@@ -143,8 +136,7 @@ def write_ade_semantic(root: str,
         os.makedirs(image_dir, exist_ok=True)
         os.makedirs(label_dir, exist_ok=True)
         for index in range(count):
-            image, objects = render_scene(rng, size, max_objects,
-                                         textured_objects)
+            image, objects = render_scene(rng, size, max_objects)
             labels = np.full(size, ADE_STAND_INS['backdrop'][1], np.uint8)
             for obj in objects:
                 labels[obj.mask] = ADE_STAND_INS[CLASSES[obj.label]][1]

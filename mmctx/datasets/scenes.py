@@ -97,17 +97,9 @@ def _visible(silhouettes: List[np.ndarray]) -> List[np.ndarray]:
     return visible[::-1]
 
 
-def _plain(rng: np.random.Generator, size: Tuple[int, int],
-           base: np.ndarray) -> np.ndarray:
-    """A (H, W, 3) float image: one colour with mild per-pixel noise."""
-    noise = rng.normal(0, 8, (size[0], size[1], 1)).astype(np.float32)
-    return base.astype(np.float32) + noise
-
-
 def render_scene(rng: np.random.Generator, size: Tuple[int, int],
-                 max_objects: int = 5,
-                 textured_objects: bool = True) -> Tuple[np.ndarray,
-                                                          List[SceneObject]]:
+                 max_objects: int = 5) -> Tuple[np.ndarray,
+                                                 List[SceneObject]]:
     """Render one scene.
 
     Objects that would be less than :data:`MIN_VISIBLE` visible are removed
@@ -118,10 +110,6 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
         rng: Source of randomness (the scene is a function of its state).
         size: ``(height, width)`` in pixels.
         max_objects: Most objects drawn (at least one is).
-        textured_objects: Fill objects with a random texture (stripes,
-            checker, speckle or solid) like the backdrop; ``False`` fills
-            each with one random colour and mild noise, so that shape and
-            occlusion, not texture, make the task.
 
     Returns:
         ``(image, objects)``: a (H, W, 3) uint8 RGB image and its objects in
@@ -147,9 +135,8 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
             break
         labels = [lbl for lbl, k in zip(labels, keep) if k]
         silhouettes = [f for f, k in zip(silhouettes, keep) if k]
-    fill = _texture if textured_objects else _plain
     for full in silhouettes:
-        image[full] = fill(rng, size, rng.uniform(0, 255, 3))[full]
+        image[full] = _texture(rng, size, rng.uniform(0, 255, 3))[full]
     objects = [] if not silhouettes else [
         SceneObject(label, mask)
         for label, mask in zip(labels, _visible(silhouettes))

@@ -242,6 +242,7 @@ class SECoTNetD(CtxResNet):
     def __init__(self,
                  depth: int = 50,
                  in_channels: int = 3,
+                 *,
                  out_indices: Sequence[int] = (0, 1, 2, 3),
                  frozen_stages: int = -1,
                  norm_cfg: dict = dict(type='BN', requires_grad=True),
