@@ -170,6 +170,8 @@ EVERY_BLOCK = {
     'MHSA': dict(in_channels=32, out_channels=32, max_size=8),
     'CoTLayer': dict(in_channels=32, out_channels=32),
     'CoXtLayer': dict(in_channels=32, out_channels=32),
+    'AntiAliasedCoTLayer': dict(in_channels=32, out_channels=32),
+    'SEConv': dict(in_channels=32, out_channels=32),
     'AAConv': dict(in_channels=32, out_channels=32, heads=4, max_size=8),
     'AttentionPool': dict(in_channels=32),
 }
