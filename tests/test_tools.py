@@ -27,6 +27,10 @@ COT_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
                          'mask_rcnn_cot_r50_fpn_demo.py')
 SE_COTNETD_MASK_RCNN = osp.join(ROOT, 'configs', 'demo',
                                 'mask_rcnn_se_cotnetd50_fpn_demo.py')
+SE_COTNETD_CASCADE = osp.join(ROOT, 'configs', 'demo',
+                              'cascade_mask_rcnn_se_cotnetd50_fpn_demo.py')
+SE_COTNETD_UPERNET = osp.join(ROOT, 'configs', 'demo',
+                              'upernet_se_cotnetd50_ade20k_demo.py')
 AA_RETINANET = osp.join(ROOT, 'configs', 'demo',
                         'retinanet_aa_r50_fpn_demo.py')
 
@@ -97,10 +101,13 @@ def test_gc_upernet_train_test(workspace):
     [(BOT_MASK_RCNN, 'coco/segm_mAP', []), (BOT_UPERNET, 'mIoU', []),
      (COT_MASK_RCNN, 'coco/segm_mAP', []),
      (SE_COTNETD_MASK_RCNN, 'coco/segm_mAP', []),
+     (SE_COTNETD_CASCADE, 'coco/segm_mAP', []),
+     (SE_COTNETD_UPERNET, 'mIoU', []),
      (AA_RETINANET, 'coco/bbox_mAP',
       ['--cfg-options', 'model.test_cfg.score_thr=0.0'])],
     ids=['mask_rcnn_bot', 'upernet_bot', 'mask_rcnn_cot',
-         'mask_rcnn_se_cotnetd', 'retinanet_aa'])
+         'mask_rcnn_se_cotnetd', 'cascade_mask_rcnn_se_cotnetd',
+         'upernet_se_cotnetd', 'retinanet_aa'])
 def test_mixer_demo_train_test(workspace, config, metric, options):
     work = workspace / osp.basename(config)[:-3]
     train(workspace, config, work, 2)
