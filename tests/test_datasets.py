@@ -13,6 +13,7 @@ from pycocotools import mask as mask_utils
 
 from mmctx.datasets import (ADE_STAND_INS, CLASSES, render_scene,
                             write_ade_semantic, write_coco_instances)
+from mmctx.datasets.scenes import MIN_IN_FRAME, MIN_VISIBLE
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 SMALL = dict(num_train=6, num_val=3, size=(96, 128), seed=5)
@@ -43,6 +44,18 @@ def test_scene_masks_are_disjoint_and_visible():
         assert cover.max() <= 1  # each pixel belongs to one object at most
         occluded += len(objects) > 1
     assert occluded > 5
+
+
+def test_objects_are_mostly_in_frame_and_visible():
+    """No label on a shape cut to a sliver by the border or by occluders."""
+    rng = np.random.default_rng(1)
+    fractions = []
+    for _ in range(60):
+        _, objects = render_scene(rng, (96, 128), max_objects=6)
+        fractions += [obj.mask.sum() / obj.full_area for obj in objects]
+    assert len(fractions) > 100
+    assert min(fractions) >= MIN_IN_FRAME * MIN_VISIBLE
+    assert min(fractions) < 0.9  # occlusion and truncation still occur
 
 
 def test_coco_annotations_match_masks(tmp_path):

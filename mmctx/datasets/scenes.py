@@ -3,18 +3,28 @@
 Each scene is painted back to front; an object's visible mask is its full
 silhouette minus everything painted over it, so masks stay exact when
 objects overlap (a ring or a shape on top can leave holes that polygons
-could not express). Objects left with too little visible area are dropped.
+could not express). An object is placed so that most of its silhouette lies
+inside the frame, and objects left with too little visible area are
+dropped: a star cut down to one point by the border, or hidden but for a
+sliver by the shapes above it, cannot be told from a triangle, and such
+labels would only teach a model noise.
 """
 from dataclasses import dataclass
-from typing import List, Tuple
+from typing import List, Optional, Tuple
 
 import numpy as np
 from PIL import Image, ImageDraw
 
 #: Object classes, in category-id order (ids start at 1).
 CLASSES = ('disc', 'box', 'triangle', 'star', 'ring')
-#: Smallest visible fraction of its silhouette an object keeps.
-MIN_VISIBLE = 0.4
+#: Smallest fraction of its silhouette an object has inside the frame.
+MIN_IN_FRAME = 0.8
+#: Smallest fraction of its in-frame silhouette an object keeps visible
+#: under the objects painted over it.
+MIN_VISIBLE = 0.6
+#: Placements tried before an object that keeps falling out of frame is
+#: left out.
+PLACEMENT_TRIES = 20
 
 
 @dataclass
@@ -24,10 +34,13 @@ class SceneObject:
     Args:
         label: Index into :data:`CLASSES`.
         mask: (H, W) bool visible mask.
+        full_area: Pixels of its whole silhouette, occluded and
+            out-of-frame parts included.
     """
 
     label: int
     mask: np.ndarray
+    full_area: int
 
 
 def _polygon(rng: np.random.Generator, label: int, cx: float, cy: float,
@@ -49,21 +62,37 @@ def _polygon(rng: np.random.Generator, label: int, cx: float, cy: float,
 
 
 def _silhouette(rng: np.random.Generator, label: int,
-                size: Tuple[int, int], radius: float) -> np.ndarray:
+                size: Tuple[int, int],
+                radius: float) -> Optional[Tuple[np.ndarray, int]]:
+    """Place one shape so that :data:`MIN_IN_FRAME` of it is in the frame.
+
+    Returns:
+        ``(in_frame, full_area)``: its (H, W) bool silhouette cropped to the
+        frame and its whole area in pixels, or None when no placement in
+        :data:`PLACEMENT_TRIES` kept enough of it inside.
+    """
     height, width = size
-    cx, cy = rng.uniform(0, width), rng.uniform(0, height)
-    canvas = Image.new('L', (width, height), 0)
-    draw = ImageDraw.Draw(canvas)
+    pad = int(np.ceil(radius)) + 1
     name = CLASSES[label]
-    if name in ('disc', 'ring'):
-        rx, ry = radius, radius * rng.uniform(0.75, 1.0)
-        draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=1)
-        if name == 'ring':
-            ix, iy = rx * 0.55, ry * 0.55
-            draw.ellipse([cx - ix, cy - iy, cx + ix, cy + iy], fill=0)
-    else:
-        draw.polygon(_polygon(rng, label, cx, cy, radius), fill=1)
-    return np.asarray(canvas, dtype=bool)
+    for _ in range(PLACEMENT_TRIES):
+        cx = rng.uniform(0, width) + pad
+        cy = rng.uniform(0, height) + pad
+        canvas = Image.new('L', (width + 2 * pad, height + 2 * pad), 0)
+        draw = ImageDraw.Draw(canvas)
+        if name in ('disc', 'ring'):
+            rx, ry = radius, radius * rng.uniform(0.75, 1.0)
+            draw.ellipse([cx - rx, cy - ry, cx + rx, cy + ry], fill=1)
+            if name == 'ring':
+                ix, iy = rx * 0.55, ry * 0.55
+                draw.ellipse([cx - ix, cy - iy, cx + ix, cy + iy], fill=0)
+        else:
+            draw.polygon(_polygon(rng, label, cx, cy, radius), fill=1)
+        full = np.asarray(canvas, dtype=bool)
+        in_frame = full[pad:pad + height, pad:pad + width]
+        full_area = int(full.sum())
+        if in_frame.sum() >= MIN_IN_FRAME * full_area:
+            return in_frame, full_area
+    return None
 
 
 def _texture(rng: np.random.Generator, size: Tuple[int, int],
@@ -119,14 +148,15 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
     backdrop = rng.uniform(60, 200, 3)
     image = _texture(rng, size, backdrop) * 0.35 + backdrop * 0.65
     image += np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
-    labels, silhouettes = [], []
+    labels, silhouettes, areas = [], [], []
     for _ in range(int(rng.integers(1, max_objects + 1))):
         label = int(rng.integers(len(CLASSES)))
         radius = rng.uniform(0.12, 0.3) * min(height, width)
-        full = _silhouette(rng, label, size, radius)
-        if full.sum() >= 64:
+        placed = _silhouette(rng, label, size, radius)
+        if placed is not None and placed[0].sum() >= 64:
             labels.append(label)
-            silhouettes.append(full)
+            silhouettes.append(placed[0])
+            areas.append(placed[1])
     while silhouettes:
         visible = _visible(silhouettes)
         keep = [v.sum() >= MIN_VISIBLE * f.sum()
@@ -135,10 +165,11 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
             break
         labels = [lbl for lbl, k in zip(labels, keep) if k]
         silhouettes = [f for f, k in zip(silhouettes, keep) if k]
+        areas = [a for a, k in zip(areas, keep) if k]
     for full in silhouettes:
         image[full] = _texture(rng, size, rng.uniform(0, 255, 3))[full]
     objects = [] if not silhouettes else [
-        SceneObject(label, mask)
-        for label, mask in zip(labels, _visible(silhouettes))
+        SceneObject(label, mask, area)
+        for label, mask, area in zip(labels, _visible(silhouettes), areas)
     ]
     return np.clip(image, 0, 255).astype(np.uint8), objects
