@@ -92,25 +92,37 @@ def test_mmseg_ade_dataset_reads_it(tmp_path):
     write_ade_semantic(str(tmp_path / 'ade'), **SMALL)
     init_default_scope('mmseg')
     from mmseg.datasets import ADE20KDataset
-    classes = ADE20KDataset.METAINFO['classes']
+    ade_classes = ADE20KDataset.METAINFO['classes']
     for name, ade_id in ADE_STAND_INS.values():
-        assert classes[ade_id - 1] == name
-    cfg = Config.fromfile(
-        osp.join(ROOT, 'configs/demo/upernet_gc_r50_ade20k_demo.py'))
-    dataset = ADE20KDataset(
-        data_root=str(tmp_path / 'ade'),
-        data_prefix=dict(
-            img_path='images/validation',
-            seg_map_path='annotations/validation'),
-        pipeline=cfg.test_pipeline)
-    assert len(dataset) == 3
-    labels = dataset[0]['data_samples'].gt_sem_seg.data.unique().tolist()
-    allowed = {ade_id - 1 for _, ade_id in ADE_STAND_INS.values()}
-    assert set(labels) <= allowed and 0 in labels  # wall = backdrop
+        assert ade_classes[ade_id - 1] == name
     png = np.array(Image.open(
         tmp_path / 'ade/annotations/validation/ADE_validation_00000000.png'))
     assert set(np.unique(png)) <= {ade_id for _, ade_id in
                                    ADE_STAND_INS.values()}
+    # As ADE20k itself (150 classes) and as the demo config reads it (the six
+    # classes that occur, through mmseg's label map).
+    cfg = Config.fromfile(
+        osp.join(ROOT, 'configs/demo/upernet_gc_r50_ade20k_demo.py'))
+    demo_classes = cfg.val_dataloader.dataset.metainfo['classes']
+    assert sorted(demo_classes) == sorted(n for n, _ in
+                                          ADE_STAND_INS.values())
+    assert cfg.model.decode_head.num_classes == len(demo_classes)
+    assert cfg.model.auxiliary_head.num_classes == len(demo_classes)
+    for metainfo, classes in ((None, ade_classes),
+                              (cfg.val_dataloader.dataset.metainfo,
+                               demo_classes)):
+        dataset = ADE20KDataset(
+            data_root=str(tmp_path / 'ade'),
+            data_prefix=dict(
+                img_path='images/validation',
+                seg_map_path='annotations/validation'),
+            metainfo=metainfo,
+            pipeline=cfg.test_pipeline)
+        assert len(dataset) == 3
+        labels = dataset[0]['data_samples'].gt_sem_seg.data[0].numpy()
+        expected = np.vectorize(
+            lambda v: classes.index(ade_classes[v - 1]))(png)
+        np.testing.assert_array_equal(labels, expected)
 
 
 @pytest.mark.parametrize('kwargs', [dict(num_train=0), dict(size=(16, 64))])
