@@ -12,7 +12,7 @@ _base_ = '../upernet_gc_r50_ade20k.py'
 data_root = 'data/demo/ade'
 width = 64
 crop_size = (160, 160)
-max_iters = 1200
+max_iters = 4500
 randomness = dict(seed=0)
 norm_cfg = dict(type='BN', requires_grad=True)
 # In ADE20k's order; mmseg maps each of these ids to its index here.
