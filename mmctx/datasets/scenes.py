@@ -131,9 +131,11 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
                                                  List[SceneObject]]:
     """Render one scene.
 
-    Objects that would be less than :data:`MIN_VISIBLE` visible are removed
-    before painting (removing one only uncovers others), so every object in
-    the image is annotated.
+    Each object is placed with at least :data:`MIN_IN_FRAME` of its
+    silhouette inside the frame. Objects that would keep less than
+    :data:`MIN_VISIBLE` of that visible are removed before painting
+    (removing one only uncovers others), so every object in the image is
+    annotated.
 
     Args:
         rng: Source of randomness (the scene is a function of its state).
