@@ -7,7 +7,7 @@
 # training image instead of 1000: mmcv's CPU RoIAlign forward and backward
 # took half of a step, and the objects here are 10-25 feature pixels wide
 # at stride 4, so 7x7 and 14x14 bins hold one to three pixels each);
-# schedule (1600 AdamW steps, seeded); init: no ImageNet checkpoint can be
+# schedule (1400 AdamW steps, seeded); init: no ImageNet checkpoint can be
 # fetched offline, so the backbone trains from scratch, unfrozen, with BN in
 # train mode.
 _base_ = '../mask_rcnn_gc_r50_fpn.py'
@@ -20,7 +20,7 @@ metainfo = dict(
 num_classes = 5
 width = 64
 scale = (160, 160)
-max_iters = 1600
+max_iters = 1400
 randomness = dict(seed=0)
 
 model = dict(
