@@ -150,28 +150,26 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
     backdrop = rng.uniform(60, 200, 3)
     image = _texture(rng, size, backdrop) * 0.35 + backdrop * 0.65
     image += np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
-    labels, silhouettes, areas = [], [], []
+    placed = []  # (label, in-frame silhouette, full area), back to front
     for _ in range(int(rng.integers(1, max_objects + 1))):
         label = int(rng.integers(len(CLASSES)))
         radius = rng.uniform(0.12, 0.3) * min(height, width)
-        placed = _silhouette(rng, label, size, radius)
-        if placed is not None and placed[0].sum() >= 64:
-            labels.append(label)
-            silhouettes.append(placed[0])
-            areas.append(placed[1])
-    while silhouettes:
-        visible = _visible(silhouettes)
-        keep = [v.sum() >= MIN_VISIBLE * f.sum()
-                for v, f in zip(visible, silhouettes)]
+        shape = _silhouette(rng, label, size, radius)
+        if shape is not None and shape[0].sum() >= 64:
+            placed.append((label, *shape))
+    visible = []
+    while placed:
+        visible = _visible([silhouette for _, silhouette, _ in placed])
+        keep = [v.sum() >= MIN_VISIBLE * silhouette.sum()
+                for v, (_, silhouette, _) in zip(visible, placed)]
         if all(keep):
             break
-        labels = [lbl for lbl, k in zip(labels, keep) if k]
-        silhouettes = [f for f, k in zip(silhouettes, keep) if k]
-        areas = [a for a, k in zip(areas, keep) if k]
-    for full in silhouettes:
-        image[full] = _texture(rng, size, rng.uniform(0, 255, 3))[full]
-    objects = [] if not silhouettes else [
+        placed = [p for p, k in zip(placed, keep) if k]
+    for _, silhouette, _ in placed:
+        image[silhouette] = _texture(rng, size,
+                                     rng.uniform(0, 255, 3))[silhouette]
+    objects = [
         SceneObject(label, mask, area)
-        for label, mask, area in zip(labels, _visible(silhouettes), areas)
+        for (label, _, area), mask in zip(placed, visible)
     ]
     return np.clip(image, 0, 255).astype(np.uint8), objects
