@@ -2,6 +2,7 @@
 mmdet's own GCNet model in size and checkpoint keys."""
 import glob
 import os.path as osp
+import re
 
 import pytest
 import torch
@@ -12,9 +13,13 @@ from mmengine.registry import DefaultScope, init_default_scope
 from mmengine.structures import PixelData
 
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
+CONFIG_ROOT = osp.join(ROOT, 'configs')
+#: detection and segmentation configs, full-scale (per-method folders, the
+#: card's alias) and demo
 CONFIGS = sorted(
-    glob.glob(osp.join(ROOT, 'configs', '*.py')) +
-    glob.glob(osp.join(ROOT, 'configs', 'demo', '*.py')))
+    path for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'),
+                               recursive=True)
+    if not osp.relpath(path, CONFIG_ROOT).startswith('classification'))
 
 
 def build_model(cfg: Config) -> torch.nn.Module:
@@ -41,35 +46,38 @@ def fake_batch(scope: str, height: int, width: int) -> dict:
 
 
 def test_every_config_is_covered():
-    names = {osp.basename(p) for p in CONFIGS}
-    for required in ('mask_rcnn_gc_r50_fpn.py', 'mask_rcnn_gc_r4_r50_fpn.py',
-                     'cascade_mask_rcnn_gc_r50_fpn.py',
-                     'upernet_gc_r50_ade20k.py', 'mask_rcnn_nl_r50_fpn.py',
-                     'mask_rcnn_snl_r50_fpn.py', 'mask_rcnn_se_r50_fpn.py',
-                     'mask_rcnn_r50_fpn.py', 'cascade_mask_rcnn_r50_fpn.py',
-                     'upernet_r50_ade20k.py',
+    names = {
+        osp.relpath(p, CONFIG_ROOT) if '/demo/' not in p else osp.basename(p)
+        for p in CONFIGS
+    }
+    for required in ('gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py', 'gcnet/mask-rcnn_r50-gcb-r4-c3-c5_fpn_1x_coco.py',
+                     'gcnet/cascade-mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py',
+                     'gcnet/upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py', 'gcnet/mask-rcnn_r50-nl-c4_fpn_1x_coco.py',
+                     'gcnet/mask-rcnn_r50-snl-c4_fpn_1x_coco.py', 'gcnet/mask-rcnn_r50-se-r16-c3-c5_fpn_1x_coco.py',
+                     'baselines/mask-rcnn_r50_fpn_1x_coco.py', 'baselines/cascade-mask-rcnn_r50_fpn_1x_coco.py',
+                     'baselines/upernet_r50_4xb4-160k_ade20k-512x512.py',
                      'mask_rcnn_gc_r50_fpn_demo.py',
                      'cascade_mask_rcnn_gc_r50_fpn_demo.py',
                      'upernet_gc_r50_ade20k_demo.py',
-                     'mask_rcnn_bot_r50_fpn.py',
-                     'cascade_mask_rcnn_bot_r50_fpn.py',
-                     'upernet_bot_r50_ade20k.py', 'mask_rcnn_gc_bot_r50_fpn.py',
+                     'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
+                     'botnet/cascade-mask-rcnn_bot50_fpn_1x_coco.py',
+                     'botnet/upernet_bot50_4xb4-160k_ade20k-512x512.py', 'botnet/mask-rcnn_bot50-gcb-r16-c3-c4_fpn_1x_coco.py',
                      'mask_rcnn_bot_r50_fpn_demo.py',
                      'upernet_bot_r50_ade20k_demo.py',
-                     'mask_rcnn_cot_r50_fpn.py',
-                     'cascade_mask_rcnn_cot_r50_fpn.py',
-                     'upernet_cot_r50_ade20k.py',
+                     'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py',
+                     'cotnet/cascade-mask-rcnn_cotnet50_fpn_1x_coco.py',
+                     'cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py',
                      'mask_rcnn_cot_r50_fpn_demo.py',
-                     'retinanet_r50_fpn.py', 'retinanet_aa_r50_fpn.py',
-                     'mask_rcnn_aa_r50_fpn.py',
-                     'cascade_mask_rcnn_aa_r50_fpn.py',
-                     'upernet_aa_r50_ade20k.py',
+                     'baselines/retinanet_r50_fpn_1x_coco.py', 'aa/retinanet_aa-r50_fpn_1x_coco.py',
+                     'aa/mask-rcnn_aa-r50_fpn_1x_coco.py',
+                     'aa/cascade-mask-rcnn_aa-r50_fpn_1x_coco.py',
+                     'aa/upernet_aa-r50_4xb4-160k_ade20k-512x512.py',
                      'retinanet_aa_r50_fpn_demo.py',
                      'mask_rcnn_aa_r50_fpn_demo.py',
                      'upernet_aa_r50_ade20k_demo.py',
-                     'mask_rcnn_se_cotnetd50_fpn.py',
-                     'cascade_mask_rcnn_se_cotnetd50_fpn.py',
-                     'upernet_se_cotnetd50_ade20k.py',
+                     'cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py',
+                     'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py',
+                     'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py',
                      'mask_rcnn_se_cotnetd50_fpn_demo.py',
                      'cascade_mask_rcnn_se_cotnetd50_fpn_demo.py',
                      'upernet_se_cotnetd50_ade20k_demo.py'):
@@ -82,10 +90,53 @@ BLOCK_KEYS = ('type', 'depth', 'plugins', 'mixers', 'heads', 'deep_stem',
               'max_input_size')
 
 
+def full_scale_base(demo: str) -> str:
+    """The first config outside configs/demo/ that ``demo`` inherits."""
+    path = demo
+    while osp.dirname(path) == osp.dirname(demo):
+        base = re.search(r"^_base_ = '(.+)'$", open(path).read(), re.M)
+        path = osp.normpath(osp.join(osp.dirname(path), base.group(1)))
+    return path
+
+
+#: demos whose own backbone replaces the GC demo's it inherits: their
+#: full-scale counterpart by name
+DEMO_COUNTERPARTS = {
+    'mask_rcnn_bot_r50_fpn_demo.py': 'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
+    'cascade_mask_rcnn_bot_r50_fpn_demo.py':
+    'botnet/cascade-mask-rcnn_bot50_fpn_1x_coco.py',
+    'mask_rcnn_gc_bot_r50_fpn_demo.py':
+    'botnet/mask-rcnn_bot50-gcb-r16-c3-c4_fpn_1x_coco.py',
+    'upernet_bot_r50_ade20k_demo.py':
+    'botnet/upernet_bot50_4xb4-160k_ade20k-512x512.py',
+    'mask_rcnn_cot_r50_fpn_demo.py': 'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py',
+    'cascade_mask_rcnn_cot_r50_fpn_demo.py':
+    'cotnet/cascade-mask-rcnn_cotnet50_fpn_1x_coco.py',
+    'upernet_cot_r50_ade20k_demo.py':
+    'cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py',
+    'mask_rcnn_se_cotnetd50_fpn_demo.py':
+    'cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py',
+    'cascade_mask_rcnn_se_cotnetd50_fpn_demo.py':
+    'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py',
+    'upernet_se_cotnetd50_ade20k_demo.py':
+    'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py',
+    'mask_rcnn_aa_r50_fpn_demo.py': 'aa/mask-rcnn_aa-r50_fpn_1x_coco.py',
+    'cascade_mask_rcnn_aa_r50_fpn_demo.py':
+    'aa/cascade-mask-rcnn_aa-r50_fpn_1x_coco.py',
+    'upernet_aa_r50_ade20k_demo.py':
+    'aa/upernet_aa-r50_4xb4-160k_ade20k-512x512.py',
+    'mask_rcnn_patchconvnet_s60_fpn_demo.py':
+    'patchconvnet/mask-rcnn_patchconvnet-s60_fpn_1x_coco.py',
+    'upernet_patchconvnet_s60_ade20k_demo.py':
+    'patchconvnet/upernet_patchconvnet-s60_4xb4-160k_ade20k-512x512.py',
+}
+
+
 @pytest.mark.parametrize('path', DEMOS, ids=osp.basename)
 def test_demo_keeps_the_full_scale_backbone_blocks(path):
-    full = osp.join(ROOT, 'configs',
-                    osp.basename(path).replace('_demo.py', '.py'))
+    name = osp.basename(path)
+    full = (osp.join(CONFIG_ROOT, DEMO_COUNTERPARTS[name])
+            if name in DEMO_COUNTERPARTS else full_scale_base(path))
     demo_backbone = Config.fromfile(path).model.backbone
     full_backbone = Config.fromfile(full).model.backbone
     for key in BLOCK_KEYS:
@@ -108,12 +159,12 @@ def test_config_builds_and_runs_forward(path):
 # Full-scale configs that start from converted official ImageNet weights:
 # config -> converter architecture (tools/model_converters/cotnet2mmctx.py).
 CONVERTED_WEIGHTS = {
-    'mask_rcnn_cot_r50_fpn.py': 'cotnet50',
-    'cascade_mask_rcnn_cot_r50_fpn.py': 'cotnet50',
-    'upernet_cot_r50_ade20k.py': 'cotnet50',
-    'mask_rcnn_se_cotnetd50_fpn.py': 'se_cotnetd50',
-    'cascade_mask_rcnn_se_cotnetd50_fpn.py': 'se_cotnetd50',
-    'upernet_se_cotnetd50_ade20k.py': 'se_cotnetd50',
+    'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py': 'cotnet50',
+    'cotnet/cascade-mask-rcnn_cotnet50_fpn_1x_coco.py': 'cotnet50',
+    'cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py': 'cotnet50',
+    'cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py': 'se_cotnetd50',
+    'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py': 'se_cotnetd50',
+    'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py': 'se_cotnetd50',
 }
 
 
@@ -139,7 +190,7 @@ def _num_params(model: torch.nn.Module) -> int:
 
 def test_gc_config_matches_mmdet_gcnet_model():
     ours = build_model(
-        Config.fromfile(osp.join(ROOT, 'configs', 'mask_rcnn_gc_r50_fpn.py')))
+        Config.fromfile(osp.join(ROOT, 'configs', 'gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py')))
     reference = build_model(
         get_config('mmdet::gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'))
     assert _num_params(ours) == _num_params(reference)

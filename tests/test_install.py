@@ -271,7 +271,7 @@ def _requirements(command: Sequence[str]) -> List[str]:
 
 def test_wheelhouse_holds_what_install_needs(tmp_path):
     dest = str(tmp_path / 'wh')
-    wheels, sdist = _wheelhouse_commands(
+    wheels, alone, sdist = _wheelhouse_commands(
         dest, TORCH='1', PYTHON_VERSION='3.10',
         PLATFORM='manylinux_2_28_x86_64 win_amd64')
     assert wheels[wheels.index('--dest') + 1] == dest
@@ -286,19 +286,25 @@ def test_wheelhouse_holds_what_install_needs(tmp_path):
     assert sdist[sdist.index('--no-binary') + 1] == ':all:'
     assert '--no-deps' in sdist
     assert any(arg.startswith('PIP_CONSTRAINT=') for arg in sdist)
+    # openmim without its requirements (its MIM_DEPS are in the stack)
+    assert _requirements(alone) == ['openmim'] and '--no-deps' in alone
+    assert 'torchvision' in _requirements(wheels)
 
     needed = {canonicalize_name(Requirement(req).name)
               for req in _setup_requirements()} - {'mmcv'}
     install_lists = subprocess.run(
         ['bash', '-c', 'source tools/requirements.sh; '
-         'printf "%s\\n" "${BUILD_DEPS[@]}" "${STACK[@]}"'],
+         'printf "%s\\n" "${BUILD_DEPS[@]}" "${STACK[@]}" "$MIM_SPEC"'],
         cwd=ROOT, capture_output=True, text=True, check=True).stdout.split()
     needed |= {canonicalize_name(Requirement(req).name)
                for req in install_lists}
-    assert needed - set(_requirements(wheels)) == set()
+    assert needed - set(_requirements(wheels) + _requirements(alone)) \
+        == set()
 
-    wheels, _ = _wheelhouse_commands(dest)
+    wheels, alone, _ = _wheelhouse_commands(dest, TORCH_VERSION='2.4.1')
     assert 'torch' not in _requirements(wheels)
+    # the target's torch keeps its own torchvision, without torch
+    assert 'torchvision==0.19.*' in alone and '--no-deps' in alone
     assert '--python-version' not in wheels and '--platform' not in wheels
 
 
@@ -346,7 +352,9 @@ def write_fake_torch(site_dir: str, cuda: str, archs: Sequence[str],
     ('12.1', ['9.0'], '8.0', True,
      'CUDA ops (CUDA 12.1, {nvcc}) for arch 8.0'),
     ('12.1', ['9.0'], '', False, 'no CUDA toolkit with nvcc'),
-    ('12.1', [], '', True, 'set TORCH_CUDA_ARCH_LIST'),
+    ('12.1', [], '', True,
+     "no GPU is visible: building mmcv's CPU ops only (set "
+     'TORCH_CUDA_ARCH_LIST'),
     ('12.1', [], '', False, 'building mmcv==2.1.0 with its ops'),
 ])
 def test_install_mmcv_build_plan(tmp_path, index_url, cuda, archs, arch_list,
@@ -374,4 +382,29 @@ def test_install_mmcv_build_plan(tmp_path, index_url, cuda, archs, arch_list,
     if 'building' in expected:
         # the wheelhouse is empty: the build stops at the missing mmcv
         assert 'has no distribution of mmcv==2.1.0' in proc.stderr
+    assert requests == []
+
+
+def test_install_stops_on_a_torchvision_without_ops(tmp_path, index_url):
+    """A torchvision whose ops do not load with the installed torch stops
+    the install, naming both versions, and is not left behind."""
+    index, requests = index_url
+    repo = copy_repo(str(tmp_path / 'repo'))
+    python, _ = make_env(str(tmp_path), hide=('torchvision', ))
+    wheelhouse = str(tmp_path / 'wheelhouse')
+    torch_version = installed(python, 'torch')['version'].split('+')[0]
+    minor = int(torch_version.split('.')[1])
+    # an empty package: ``torchvision.ops`` is missing, as when its
+    # compiled ops were built for another torch
+    write_wheel(wheelhouse, 'torchvision', f'0.{minor + 15}.0')
+    proc = install(repo, python, wheelhouse, index)
+    assert proc.returncode != 0, proc.output
+    assert (f'has no matching torchvision: torchvision 0.{minor + 15}.0 '
+            f'(the release for torch {torch_version})' in proc.stderr), \
+        proc.output
+    assert f"pip install 'torch==={torch_version}'" in proc.stderr
+    code = 'import importlib.util as u; print(u.find_spec("torchvision"))'
+    assert subprocess.run([python, '-c', code], capture_output=True,
+                          text=True, cwd=str(tmp_path)).stdout.strip() \
+        == 'None'
     assert requests == []

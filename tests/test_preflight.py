@@ -19,8 +19,8 @@ from mmctx.preflight import (DataPath, check_or_exit, checkpoint_entries,
 
 from conftest import ROOT
 
-MASK_RCNN = osp.join(ROOT, 'configs', 'mask_rcnn_gc_r50_fpn.py')
-UPERNET = osp.join(ROOT, 'configs', 'upernet_gc_r50_ade20k.py')
+MASK_RCNN = osp.join(ROOT, 'configs', 'gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py')
+UPERNET = osp.join(ROOT, 'configs', 'gcnet/upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')
 MASK_RCNN_DEMO = osp.join(DEMO, 'mask_rcnn_gc_r50_fpn_demo.py')
 UPERNET_DEMO = osp.join(DEMO, 'upernet_gc_r50_ade20k_demo.py')

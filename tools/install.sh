@@ -4,9 +4,10 @@
 # PYTHON defaults to the project virtualenv .venv/bin/python (created when
 # missing). Every step first checks what is there, so a second run installs
 # nothing. An installed torch is kept, and pinned by a pip constraint so that
-# no later step can replace it. torchvision is never installed: the
-# registry's build is a CUDA build whose operators fail to load on CPU-only
-# machines.
+# no later step can replace it. torchvision is installed to match that
+# torch (mmpretrain imports it; mmengine resolves torchvision:// weights with
+# it), and the install stops, naming both versions, when the matching
+# torchvision's compiled ops do not load with that torch.
 #
 # WHEELHOUSE=DIR installs from that folder alone, for machines without a
 # package index: every pip run here, and any pip that a build runs in turn,
@@ -115,7 +116,16 @@ print(CUDA_HOME or "-")')
 fi
 cuda_ops=0
 if [ "$cuda_home" != - ] && [ -x "$cuda_home/bin/nvcc" ]; then
-  cuda_ops=1
+  # torch's extension builder targets TORCH_CUDA_ARCH_LIST, or else the
+  # visible GPUs' architectures; with neither, only the CPU ops are built.
+  if [ -n "${TORCH_CUDA_ARCH_LIST:-}" ] || [ "$gpu_archs" != - ]; then
+    cuda_ops=1
+  else
+    echo "[install] torch $torch_version is a CUDA build and" \
+      "$cuda_home/bin/nvcc is there, but no GPU is visible: building" \
+      "mmcv's CPU ops only (set TORCH_CUDA_ARCH_LIST, e.g. 9.0 for H100," \
+      "to build its CUDA ops too)"
+  fi
 fi
 # mmcv_ready: the pinned mmcv is installed with its compiled ops, the CUDA
 # ones included when they are to be built.
@@ -132,12 +142,6 @@ PY
 if ! mmcv_ready; then
   cache_flag=()
   if [ "$cuda_ops" = 1 ]; then
-    # torch's extension builder targets TORCH_CUDA_ARCH_LIST, or else the
-    # visible GPUs' architectures, and fails when there are none.
-    [ -n "${TORCH_CUDA_ARCH_LIST:-}" ] || [ "$gpu_archs" != - ] \
-      || die "no GPU is visible to build mmcv's CUDA ops for: set" \
-        "TORCH_CUDA_ARCH_LIST to the target GPUs' compute capability" \
-        "(e.g. 8.0 for A100, 9.0 for H100)"
     echo "[install] building $MMCV_SPEC with CPU and CUDA ops" \
       "(CUDA $torch_cuda, $cuda_home/bin/nvcc) for arch" \
       "${TORCH_CUDA_ARCH_LIST:-$gpu_archs}"
@@ -162,7 +166,42 @@ if ! mmcv_ready; then
     || die "$MMCV_SPEC was installed but its CUDA ops do not load"
 fi
 
+# torchvision_ops: torchvision's version, after running one of its compiled
+# ops (nms) against this torch; the error's last line when that fails.
+torchvision_ops() {
+  "$PYTHON" - 2>&1 <<'PY' | tail -n 1
+import torch
+import torchvision
+from torchvision.ops import nms
+nms(torch.zeros(1, 4), torch.zeros(1), 0.5)
+print(torchvision.__version__)
+PY
+  return "${PIPESTATUS[0]}"
+}
+tv_spec=$(torchvision_spec "$torch_version") \
+  || die "no torchvision release is known to match torch $torch_version:" \
+    "install a torch 2.x with its torchvision, then run this again"
+tv_installed=0
+if ! satisfied "$tv_spec"; then
+  echo "[install] installing $tv_spec to match torch $torch_version"
+  pip_install "$tv_spec"
+  tv_installed=1
+fi
+if ! tv_report=$(torchvision_ops); then
+  tv_version=$("$PYTHON" -c 'from importlib.metadata import version
+print(version("torchvision"))' 2>/dev/null || echo '?')
+  # leave no torchvision behind that breaks every import of it
+  [ "$tv_installed" = 0 ] || "$PYTHON" -m pip uninstall -y -q torchvision
+  die "torch $torch_version has no matching torchvision: torchvision" \
+    "$tv_version (the release for torch ${torch_version%%+*}) does not" \
+    "load its ops with it ($tv_report). Install a torch build that has" \
+    "one, e.g. PyPI's pair: pip install 'torch===${torch_version%%+*}'" \
+    "'$tv_spec' (a local +cpu build has none), then run this again"
+fi
+echo "[install] torchvision $tv_report loads its ops with torch $torch_version"
+
 satisfied "${STACK[@]}" || pip_install "${STACK[@]}"
+satisfied "$MIM_SPEC" || pip_install --no-deps "$MIM_SPEC"
 # PEP 660 editable install in this environment: the legacy route would run
 # a second pip with build isolation, which needs an index.
 satisfied mmctx || pip_install --no-build-isolation --use-pep517 --no-deps -e .

@@ -11,6 +11,9 @@
 #   TORCH=1         adds $TORCH_SPEC and its requirements (pip's index
 #                   options, e.g. PIP_EXTRA_INDEX_URL, pick the build).
 #                   Without it the target keeps its own torch.
+#   TORCH_VERSION   the target's torch version (default: $TORCH_SPEC's),
+#                   for which the matching torchvision is downloaded; its
+#                   own requirements come with it only with TORCH=1.
 #   DRY_RUN=1       prints the pip commands instead of running them.
 #
 # Everything comes as wheels, so nothing but mmcv is built on the target:
@@ -53,16 +56,28 @@ for platform in ${PLATFORM:-}; do
   fi
 done
 wanted=("${BUILD_DEPS[@]}" "${MMCV_DEPS[@]}" "${STACK[@]}")
+torch_version=${TORCH_VERSION:-${TORCH_SPEC##*=}}
+tv_spec=$(torchvision_spec "$torch_version") || {
+  echo "$0: no torchvision release is known to match torch $torch_version" \
+    "(TORCH_VERSION)" >&2
+  exit 2
+}
 if [ "${TORCH:-0}" = 1 ]; then
-  wanted+=("$TORCH_SPEC")
+  wanted+=("$TORCH_SPEC" "$tv_spec")
 else
   echo "[wheelhouse] without torch: the target keeps its own (TORCH=1 adds" \
-    "$TORCH_SPEC)"
+    "$TORCH_SPEC); $tv_spec is for torch $torch_version (TORCH_VERSION=...)"
 fi
 
 [ "$dry_run" = 1 ] || mkdir -p "$dir"
 run "$PYTHON" -m pip download --dest "$dir" --only-binary :all: \
   "${target[@]}" "${wanted[@]}"
+# without their requirements: torchvision's would bring a torch that the
+# target does not use; openmim's are MIM_DEPS (tools/requirements.sh)
+alone=("$MIM_SPEC")
+[ "${TORCH:-0}" = 1 ] || alone+=("$tv_spec")
+run "$PYTHON" -m pip download --dest "$dir" --only-binary :all: \
+  "${target[@]}" --no-deps "${alone[@]}"
 # pip reads the source distribution's metadata in an isolated build
 # environment, where mmcv's setup.py needs a setuptools that still has
 # pkg_resources.

@@ -1,7 +1,7 @@
 """Evaluate a checkpoint: COCO AP (mmdet configs) or mIoU (mmseg configs).
 
 Example:
-    python tools/test.py configs/mask_rcnn_gc_r50_fpn.py CHECKPOINT
+    python tools/test.py configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py CHECKPOINT
     python tools/test.py CONFIG CHECKPOINT --out results.pkl --show-dir vis
 """
 import argparse

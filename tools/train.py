@@ -5,7 +5,7 @@ checkpoint hook arguments are kept): a kill during a save never loses the
 previous checkpoint.
 
 Example:
-    python tools/train.py configs/mask_rcnn_gc_r50_fpn.py
+    python tools/train.py configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
     python tools/train.py CONFIG --resume            # latest checkpoint
     python tools/train.py CONFIG --resume CHECKPOINT
 """

@@ -1,5 +1,5 @@
 # CPU-scale AA Cascade Mask R-CNN on the demo data: the demo GC Cascade
-# Mask R-CNN with the backbone of ../cascade_mask_rcnn_aa_r50_fpn.py.
+# Mask R-CNN with the backbone of ../aa/cascade-mask-rcnn_aa-r50_fpn_1x_coco.py.
 _base_ = './cascade_mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(
     backbone=dict(

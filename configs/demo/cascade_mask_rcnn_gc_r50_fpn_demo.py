@@ -1,7 +1,7 @@
 # CPU-scale GC Cascade Mask R-CNN on the demo data: the changes of
-# mask_rcnn_gc_r50_fpn_demo.py applied to ../cascade_mask_rcnn_gc_r50_fpn.py
+# mask_rcnn_gc_r50_fpn_demo.py applied to ../gcnet/cascade-mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
 # (data, 64-channel heads, short schedule, from-scratch backbone).
-_base_ = '../cascade_mask_rcnn_gc_r50_fpn.py'
+_base_ = '../gcnet/cascade-mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'
 
 data_root = 'data/demo/coco/'
 metainfo = dict(

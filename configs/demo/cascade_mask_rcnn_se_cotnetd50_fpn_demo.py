@@ -1,5 +1,5 @@
 # CPU-scale SE-CoTNetD-50 Cascade Mask R-CNN: the demo GC cascade with the
-# full-width backbone of ../cascade_mask_rcnn_se_cotnetd50_fpn.py, from
+# full-width backbone of ../cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py, from
 # scratch.
 _base_ = './cascade_mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(

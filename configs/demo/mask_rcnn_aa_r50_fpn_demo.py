@@ -1,5 +1,5 @@
 # CPU-scale AA Mask R-CNN on the demo data: the demo GC Mask R-CNN with the
-# backbone of ../mask_rcnn_aa_r50_fpn.py (attention-augmented c3-c5, no GC).
+# backbone of ../aa/mask-rcnn_aa-r50_fpn_1x_coco.py (attention-augmented c3-c5, no GC).
 _base_ = './mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(
     backbone=dict(

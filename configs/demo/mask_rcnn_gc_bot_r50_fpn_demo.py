@@ -1,5 +1,5 @@
 # CPU-scale GC + BoTNet Mask R-CNN: the demo GC Mask R-CNN with the backbone
-# of ../mask_rcnn_gc_bot_r50_fpn.py (GC in c3-c4, MHSA in c5).
+# of ../botnet/mask-rcnn_bot50-gcb-r16-c3-c4_fpn_1x_coco.py (GC in c3-c4, MHSA in c5).
 _base_ = './mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(
     backbone=dict(

@@ -1,5 +1,5 @@
 # CPU-scale GC Mask R-CNN on the demo data (tools/make_demo_data.py), the
-# model `make demo` trains. Same model code as ../mask_rcnn_gc_r50_fpn.py
+# model `make demo` trains. Same model code as ../gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
 # (CtxResNet-50 with GC r16 after conv3 in c3-c5, FPN, Mask R-CNN heads).
 # Changed: data (1000 + 40 images of 5 shape classes at 160x160); width (a
 # quarter-width ResNet-50, base_channels=16, with 64-channel FPN and heads);
@@ -10,7 +10,7 @@
 # schedule (1400 AdamW steps, seeded); init: no ImageNet checkpoint can be
 # fetched offline, so the backbone trains from scratch, unfrozen, with BN in
 # train mode.
-_base_ = '../mask_rcnn_gc_r50_fpn.py'
+_base_ = '../gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'
 
 data_root = 'data/demo/coco/'
 metainfo = dict(

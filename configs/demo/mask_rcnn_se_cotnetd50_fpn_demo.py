@@ -1,6 +1,6 @@
 # CPU-scale SE-CoTNetD-50 Mask R-CNN on the demo data: the demo GC Mask R-CNN
 # (data, 64-channel heads, short schedule) with the full-width backbone of
-# ../mask_rcnn_se_cotnetd50_fpn.py, trained from scratch (no ImageNet
+# ../cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py, trained from scratch (no ImageNet
 # weights offline), unfrozen, BN in train mode.
 _base_ = './mask_rcnn_gc_r50_fpn_demo.py'
 model = dict(

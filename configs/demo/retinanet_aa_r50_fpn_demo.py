@@ -1,9 +1,9 @@
 # CPU-scale AA RetinaNet on the demo data (tools/make_demo_data.py). Same
-# model code as ../retinanet_aa_r50_fpn.py. Changed: data (5 shape classes,
+# model code as ../aa/retinanet_aa-r50_fpn_1x_coco.py. Changed: data (5 shape classes,
 # 160x160, boxes only); head size (64-channel FPN and head); schedule (500
 # AdamW steps, as the demo Mask R-CNN); and init: no ImageNet checkpoint
 # offline, so the backbone trains from scratch, unfrozen, BN in train mode.
-_base_ = '../retinanet_aa_r50_fpn.py'
+_base_ = '../aa/retinanet_aa-r50_fpn_1x_coco.py'
 
 data_root = 'data/demo/coco/'
 metainfo = dict(

@@ -1,5 +1,5 @@
 # CPU-scale GC UperNet on the ADE20k-layout demo data, the model
-# `make demo-seg` trains. Same model code as ../upernet_gc_r50_ade20k.py;
+# `make demo-seg` trains. Same model code as ../gcnet/upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py;
 # changed: data (1000 + 40 images at 160x160, no resizing), classes (the six
 # ADE20k classes the demo data uses, through mmseg's label map: the other
 # 144 ids are ignored, and 6-way heads instead of 150-way ones make a step
@@ -7,7 +7,7 @@
 # width (quarter-width backbone, base_channels=16, and 64-channel heads),
 # schedule (AdamW, seeded), BN instead of SyncBN (single CPU process), and no
 # ImageNet init (offline).
-_base_ = '../upernet_gc_r50_ade20k.py'
+_base_ = '../gcnet/upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py'
 
 data_root = 'data/demo/ade'
 width = 64

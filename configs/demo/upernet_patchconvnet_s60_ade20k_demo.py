@@ -1,7 +1,7 @@
 # CPU-scale PatchConvNet-S60 UperNet on the ADE20k-layout demo data: the
 # demo GC UperNet (data, 64-channel heads, BN, short schedule) with the
 # backbone, head inputs and test padding of
-# ../upernet_patchconvnet_s60_ade20k.py (the full S60 backbone).
+# ../patchconvnet/upernet_patchconvnet-s60_4xb4-160k_ade20k-512x512.py (the full S60 backbone).
 _base_ = './upernet_gc_r50_ade20k_demo.py'
 embed_dims = 384
 model = dict(

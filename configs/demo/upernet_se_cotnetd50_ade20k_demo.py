@@ -1,6 +1,6 @@
 # CPU-scale SE-CoTNetD-50 UperNet on the ADE20k-layout demo data: the demo GC
 # UperNet (data, 64-channel heads, BN, short schedule) with the full-width
-# backbone of ../upernet_se_cotnetd50_ade20k.py, from scratch.
+# backbone of ../cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py, from scratch.
 _base_ = './upernet_gc_r50_ade20k_demo.py'
 model = dict(
     backbone=dict(

@@ -171,10 +171,10 @@ BLOCKS = dict(
     se=('se_ours', 'se_mmdet', 'mmdet SELayer', {}),
 )
 #: model comparisons: (label, ours, reference), configs under configs/
-LATENCY = [('Mask R-CNN BoT50 vs R50', 'mask_rcnn_bot_r50_fpn.py',
-            'mask_rcnn_r50_fpn.py'),
-           ('Mask R-CNN CoTNet-50 vs R50', 'mask_rcnn_cot_r50_fpn.py',
-            'mask_rcnn_r50_fpn.py')]
+LATENCY = [('Mask R-CNN BoT50 vs R50', 'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
+            'baselines/mask-rcnn_r50_fpn_1x_coco.py'),
+           ('Mask R-CNN CoTNet-50 vs R50', 'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py',
+            'baselines/mask-rcnn_r50_fpn_1x_coco.py')]
 
 
 # -- backbone forward latency: PatchConvNet-S60 vs ResNet-50 ----------------

@@ -135,8 +135,19 @@ def preset_rows(labels: Iterable[str], size: int) -> Iterator[str]:
 
 
 def full_scale_configs() -> List[str]:
-    """Every config in configs/ (not configs/demo/), sorted."""
-    return sorted(glob.glob(osp.join(ROOT, 'configs', '*.py')))
+    """Every detection and segmentation config in the per-method folders of
+    configs/ (not demo/ or classification/), sorted."""
+    return sorted(
+        path for path in glob.glob(osp.join(ROOT, 'configs', '*', '*.py'))
+        if osp.basename(osp.dirname(path)) not in ('demo', 'classification'))
+
+
+def config_name(path: str) -> str:
+    """``folder/name`` of a config under configs/, else its file name,
+    without ``.py``."""
+    rel = osp.relpath(path, osp.join(ROOT, 'configs'))
+    return osp.splitext(osp.basename(path) if rel.startswith('..') else
+                        rel)[0]
 
 
 def config_rows(paths: Iterable[str],
@@ -151,7 +162,7 @@ def config_rows(paths: Iterable[str],
         cfg = load_config(path)
         hw = shapes[cfg.default_scope]
         counts = config_complexity(cfg, hw)
-        yield (f'| {osp.splitext(osp.basename(path))[0]} | '
+        yield (f'| {config_name(path)} | '
                f'{cfg.default_scope} | {hw[0]}x{hw[1]} | '
                f'{counts.params / 1e6:.2f} | {counts.flops / 1e9:.1f} | '
                f'{counts.backbone_params / 1e6:.2f} | '
@@ -188,10 +199,7 @@ def resolve_configs(wanted: Optional[Sequence[str]]) -> List[str]:
         return full_scale_configs()
     files = [path for path in wanted if osp.isfile(path)]
     patterns = [value for value in wanted if not osp.isfile(value)]
-    by_name = {
-        osp.splitext(osp.basename(p))[0]: p
-        for p in full_scale_configs()
-    }
+    by_name = {config_name(p): p for p in full_scale_configs()}
     names = select(list(by_name), patterns, '--configs') if patterns else []
     return files + [by_name[name] for name in names]
 

@@ -9,7 +9,7 @@ markdown table and writes a CSV.
 
 Example:
     python tools/analysis/query_independence.py \
-        configs/mask_rcnn_nl_r50_fpn.py CHECKPOINT --num-images 20
+        configs/gcnet/mask-rcnn_r50-nl-c4_fpn_1x_coco.py CHECKPOINT --num-images 20
 """
 import argparse
 import csv

@@ -14,7 +14,7 @@ pool's map; with one class token per class (PatchConvNet S60_multi) one
 panel per chosen class: --classes, or the --top-k best-scoring classes.
 
 Example:
-    python tools/analysis/vis_attention.py configs/mask_rcnn_bot_r50_fpn.py \
+    python tools/analysis/vis_attention.py configs/botnet/mask-rcnn_bot50_fpn_1x_coco.py \
         CHECKPOINT demo.jpg --layer backbone.layer4.0.conv2 \
         --query 320,200 --out vis/
 """

@@ -1,7 +1,7 @@
 # RetinaNet R50-FPN 1x with AA-ResNet-50 (the AA paper's COCO detector):
 # attention-augmented 3x3 convs (8 heads, kappa 0.2, upsilon 0.1, 2-D
 # relative logits) in every bottleneck of c3-c5. Only the backbone type
-# differs from retinanet_r50_fpn.py; torchvision://resnet50 initialises
+# differs from baselines/retinanet_r50_fpn_1x_coco.py; torchvision://resnet50 initialises
 # everything but the augmented conv2 layers (their keys differ).
 _base_ = 'mmdet::retinanet/retinanet_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)

@@ -1,7 +1,7 @@
 # Mask R-CNN FPN 1x with an SE-CoTNetD-50 backbone (CoTNet repository's hybrid
 # network: deep stem, average-pool shortcuts, CoT layers in c5 and every
 # other c4 block, SE convs elsewhere; 256/512/1024/2048 channels at strides
-# 4-32 like ResNet-50). Only the backbone differs from mask_rcnn_r50_fpn.py;
+# 4-32 like ResNet-50). Only the backbone differs from baselines/mask-rcnn_r50_fpn_1x_coco.py;
 # it starts from the official ImageNet weights (81.6% top-1):
 #
 #   1. download the "SE-CoTNetD-50" checkpoint linked in the JDAI-CV/CoTNet
@@ -16,7 +16,7 @@
 #            checkpoints/se_cotnetd_50.pth.tar \
 #            checkpoints/se_cotnetd50_mmctx.pth
 #   3. train (8 GPUs: tools/dist_train.sh CONFIG 8):
-#        python tools/train.py configs/mask_rcnn_se_cotnetd50_fpn.py
+#        python tools/train.py configs/cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py
 _base_ = 'mmdet::mask_rcnn/mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
 model = dict(

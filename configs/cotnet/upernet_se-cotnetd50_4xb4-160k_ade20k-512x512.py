@@ -1,6 +1,6 @@
-# Cascade Mask R-CNN FPN 1x with an SE-CoTNetD-50 backbone: the backbone of
-# mask_rcnn_se_cotnetd50_fpn.py, everything else cascade_mask_rcnn_r50_fpn.py.
-# Weights, as there:
+# UperNet with an SE-CoTNetD-50 backbone, 512x512, 160k on ADE20k. Only the
+# backbone differs from baselines/upernet_r50_4xb4-160k_ade20k-512x512.py (SyncBN, BN in train mode, as
+# mmseg's ResNetV1c there); it starts from the official ImageNet weights:
 #
 #   1. mkdir -p checkpoints
 #      gdown 1D2b5fr3lxpBpiFcCYBKngmmSgfVHt_56 \
@@ -8,18 +8,19 @@
 #      (the "SE-CoTNetD-50" Google Drive link of the JDAI-CV/CoTNet README)
 #   2. python tools/model_converters/cotnet2mmctx.py \
 #          checkpoints/se_cotnetd_50.pth.tar checkpoints/se_cotnetd50_mmctx.pth
-#   3. python tools/train.py configs/cascade_mask_rcnn_se_cotnetd50_fpn.py
-_base_ = 'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py'
+#   3. python tools/train.py configs/cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py
+#      (4 GPUs as mmseg's 4xb4 schedule: tools/dist_train.sh CONFIG 4)
+_base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
 model = dict(
+    pretrained=None,
     backbone=dict(
         _delete_=True,
         type='SECoTNetD',
         depth=50,
         out_indices=(0, 1, 2, 3),
-        frozen_stages=1,
-        norm_cfg=dict(type='BN', requires_grad=True),
-        norm_eval=True,
+        norm_cfg=dict(type='SyncBN', requires_grad=True),
+        norm_eval=False,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/se_cotnetd50_mmctx.pth')))

@@ -1,7 +1,7 @@
 # Mask R-CNN with a PatchConvNet-S60 backbone and FPN, 1x on COCO. The
 # columnar stride-16 trunk feeds FPN through the backbone's simple pyramid
 # (strides 4/8/16/32, 384 channels each), so only the backbone and FPN's
-# in_channels differ from mask_rcnn_r50_fpn.py. The paper's detection
+# in_channels differ from baselines/mask-rcnn_r50_fpn_1x_coco.py. The paper's detection
 # schedule and optimizer are not verified here: mmdet's 1x SGD schedule is
 # kept. No ImageNet PatchConvNet checkpoint is available offline, so the
 # backbone starts from random weights (init_cfg=None); give a Pretrained

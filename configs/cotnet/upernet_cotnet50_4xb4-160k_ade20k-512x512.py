@@ -1,7 +1,7 @@
 # UperNet with a CoTNet-50 backbone, 512x512, 160k on ADE20k. The backbone is
 # the official CoTNet-50 (plain 7x7 stem and max-pool, strided 1x1
 # shortcuts: the layout its ImageNet weights fit, unlike ResNetV1c's deep
-# stem) with SyncBN in train mode as upernet_r50_ade20k.py, whose head,
+# stem) with SyncBN in train mode as baselines/upernet_r50_4xb4-160k_ade20k-512x512.py, whose head,
 # data and schedule are kept. Weights:
 #
 #   1. mkdir -p checkpoints
@@ -10,7 +10,7 @@
 #      (the "CoTNet-50" Google Drive link of the JDAI-CV/CoTNet README)
 #   2. python tools/model_converters/cotnet2mmctx.py \
 #          checkpoints/cotnet50.pth.tar checkpoints/cotnet50_mmctx.pth
-#   3. python tools/train.py configs/upernet_cot_r50_ade20k.py
+#   3. python tools/train.py configs/cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py
 #      (4 GPUs as mmseg's 4xb4 schedule: tools/dist_train.sh CONFIG 4)
 _base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)

@@ -1,6 +1,6 @@
-# UperNet with an SE-CoTNetD-50 backbone, 512x512, 160k on ADE20k. Only the
-# backbone differs from upernet_r50_ade20k.py (SyncBN, BN in train mode, as
-# mmseg's ResNetV1c there); it starts from the official ImageNet weights:
+# Cascade Mask R-CNN FPN 1x with an SE-CoTNetD-50 backbone: the backbone of
+# cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py, everything else baselines/cascade-mask-rcnn_r50_fpn_1x_coco.py.
+# Weights, as there:
 #
 #   1. mkdir -p checkpoints
 #      gdown 1D2b5fr3lxpBpiFcCYBKngmmSgfVHt_56 \
@@ -8,19 +8,18 @@
 #      (the "SE-CoTNetD-50" Google Drive link of the JDAI-CV/CoTNet README)
 #   2. python tools/model_converters/cotnet2mmctx.py \
 #          checkpoints/se_cotnetd_50.pth.tar checkpoints/se_cotnetd50_mmctx.pth
-#   3. python tools/train.py configs/upernet_se_cotnetd50_ade20k.py
-#      (4 GPUs as mmseg's 4xb4 schedule: tools/dist_train.sh CONFIG 4)
-_base_ = 'mmseg::upernet/upernet_r50_4xb4-160k_ade20k-512x512.py'
+#   3. python tools/train.py configs/cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py
+_base_ = 'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
 model = dict(
-    pretrained=None,
     backbone=dict(
         _delete_=True,
         type='SECoTNetD',
         depth=50,
         out_indices=(0, 1, 2, 3),
-        norm_cfg=dict(type='SyncBN', requires_grad=True),
-        norm_eval=False,
+        frozen_stages=1,
+        norm_cfg=dict(type='BN', requires_grad=True),
+        norm_eval=True,
         init_cfg=dict(
             type='Pretrained',
             checkpoint='checkpoints/se_cotnetd50_mmctx.pth')))

@@ -1,5 +1,5 @@
 # GCNet's wider variant: GC ratio 1/4 in c3-c5.
-_base_ = './mask_rcnn_gc_r50_fpn.py'
+_base_ = './mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py'
 model = dict(
     backbone=dict(plugins=[
         dict(
