@@ -4,7 +4,7 @@
 # one on a machine with a package index (tools/make_wheelhouse.sh: options).
 PYTHON ?= .venv/bin/python
 
-.PHONY: install wheelhouse demo demo-seg test bench
+.PHONY: install wheelhouse demo demo-seg demo-cls test bench
 
 install:
 	PYTHON=$(PYTHON) WHEELHOUSE=$(WHEELHOUSE) bash tools/install.sh
@@ -19,6 +19,11 @@ demo: install
 
 demo-seg: install
 	PYTHON=$(PYTHON) bash tools/demo.sh seg
+
+# Classification from scratch on the single-shape demo set, then the
+# pretrain -> detect path: its BoTNet backbone fine-tuned in Mask R-CNN.
+demo-cls: install
+	PYTHON=$(PYTHON) bash tools/demo.sh cls
 
 test: install
 	$(PYTHON) -m pytest tests

@@ -1,10 +1,11 @@
 """Glue shared by ``tools/train.py`` and ``tools/test.py``.
 
-The tools take mmdet's flags and work for mmdet and mmseg configs alike (the
-config's ``default_scope`` decides). On a machine without CUDA they run
-distributed jobs with the gloo backend: mmengine's ``init_dist`` would call
-``torch.cuda.set_device`` and its default DDP wrapper passes
-``device_ids=[LOCAL_RANK]``, both of which fail for CPU modules.
+The tools take mmdet's flags and work for mmdet, mmseg and mmpretrain
+configs alike (the config's ``default_scope`` decides). On a machine
+without CUDA they run distributed jobs with the gloo backend: mmengine's
+``init_dist`` would call ``torch.cuda.set_device`` and its default DDP
+wrapper passes ``device_ids=[LOCAL_RANK]``, both of which fail for CPU
+modules.
 """
 import argparse
 import contextlib
@@ -23,7 +24,7 @@ from .compat import (CheckpointError, UnreadableCheckpointError,
 from .hooks import LAST_CHECKPOINT, CrashSafeCheckpointHook
 
 LAUNCHERS = ('none', 'pytorch', 'slurm', 'mpi')
-SCOPES = ('mmdet', 'mmseg')
+SCOPES = ('mmdet', 'mmseg', 'mmpretrain')
 
 
 def add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -70,7 +71,8 @@ def read_config(path: str,
         The config.
 
     Raises:
-        ValueError: If its ``default_scope`` is neither mmdet nor mmseg.
+        ValueError: If its ``default_scope`` is not one of
+            :data:`SCOPES`.
     """
     cfg = Config.fromfile(path)
     if cfg_options:
@@ -94,8 +96,8 @@ def load_config(config: str, args: argparse.Namespace) -> Config:
         The config, with ``work_dir`` and ``launcher`` filled in.
 
     Raises:
-        ValueError: If the config's ``default_scope`` is neither mmdet nor
-            mmseg.
+        ValueError: If the config's ``default_scope`` is not one of
+            :data:`SCOPES`.
     """
     os.environ.setdefault('LOCAL_RANK', str(args.local_rank))
     cfg = read_config(config, args.cfg_options)

@@ -1,12 +1,23 @@
 """Checks that run before ``tools/train.py`` and ``tools/test.py`` build
-anything: are the config's dataset files there, and can its pretrained
-weights be loaded?
+anything: are the config's dataset files there and usable, and can its
+pretrained weights be loaded? And one that ``tools/test.py`` runs once the
+model is built: does the checkpoint fit it?
 
 Without them a run fails minutes later, deep inside pycocotools or
-mmengine's checkpoint loader. :func:`check_or_exit` prints one message
-instead (what is missing, the layout the config expects, where README says
-how to get it, the ``--cfg-options`` that point the config elsewhere) and
-exits with status 2.
+mmengine's checkpoint loader, or (a checkpoint of another architecture,
+which mmengine loads with ``strict=False``) evaluates random weights
+without a word. :func:`check_or_exit` and :func:`check_checkpoint_fits`
+print one message instead (what is missing, the layout the config expects,
+where README says how to get it, the ``--cfg-options`` that point the
+config elsewhere) and exit with status 2.
+
+Classification data (mmpretrain's ``ImageNet``/``CustomDataset`` folder
+layout, :func:`folder_source`) that is there is checked further
+(:func:`folder_dataset_problems`): a folder without class subfolders and
+without its ``meta/<split>.txt``, class folders without images, a class
+count other than ``model.head.num_classes`` or the dataset's class list,
+annotation lines that are not ``<path> <label>`` or whose label is out of
+range, and an ``Accuracy`` top-k above the number of classes.
 
 Data: every dataset of the loaders a stage builds (through
 ``ConcatDataset``/``RepeatDataset``-style wrappers), resolved as mmengine's
@@ -34,20 +45,34 @@ Weights: ``Pretrained`` init configs and ``pretrained`` strings anywhere in
 """
 import importlib.util
 import json
+import os
 import os.path as osp
+import re
 import socket
 import subprocess
 import sys
 import threading
 import urllib.request
 from dataclasses import dataclass
-from typing import Callable, Iterator, List, Mapping, Optional, Tuple
+from typing import (Callable, Dict, Iterator, List, Mapping, Optional,
+                    Sequence, Tuple)
 from urllib.parse import urlparse
 
 README_SECTION = 'README.md, section "Real data layout"'
 STAGES = {'train': ('train', 'val'), 'test': ('test', )}
 #: Dataset or metric type fragments and the layout name README uses.
-LAYOUTS = (('coco', 'COCO'), ('ade20k', 'ADE20k'))
+LAYOUTS = (('coco', 'COCO'), ('ade20k', 'ADE20k'), ('imagenet', 'ImageNet'),
+           ('customdataset', 'ImageNet-style folder'))
+#: mmpretrain datasets reading an image folder: one subfolder per class, or
+#: any folder with an annotation file of '<image path> <label>' lines.
+FOLDER_DATASETS = ('ImageNet', 'ImageNet21k', 'CustomDataset')
+#: Those whose ``split`` picks the folder and ``meta/<split>.txt``.
+SPLIT_DATASETS = ('ImageNet', 'ImageNet21k')
+#: Classes a dataset type declares when its config names none.
+DEFAULT_CLASSES = {'ImageNet': 1000}
+IMG_EXTENSIONS = ('.jpg', '.jpeg', '.png', '.ppm', '.bmp', '.pgm', '.tif')
+#: How many offending keys, folders or lines a message names.
+EXAMPLES = 3
 CONNECT_TIMEOUT = 3.0
 
 Reachable = Callable[[str, int], bool]
@@ -142,6 +167,143 @@ def dataset_configs(node: object, key: str) -> Iterator[Tuple[str, Mapping]]:
         yield key, node
 
 
+@dataclass(frozen=True)
+class FolderSource:
+    """Images and labels of one mmpretrain folder dataset, resolved as
+    mmpretrain resolves them.
+
+    Args:
+        owner: Config key of the dataset.
+        folder: Image folder.
+        folder_key: Config key naming it (``data_prefix``,
+            ``data_prefix.img_path`` or ``split``, after ``owner``).
+        ann_file: Annotation file; '' when classes are read from folders.
+        ann_key: Config key naming it (``ann_file``, or ``split`` for the
+            ``meta/<split>.txt`` that ``split`` picks up).
+        meta_file: The ``meta/<split>.txt`` a ``split`` would read ('' for
+            datasets without ``split``).
+        data_root: The dataset's ``data_root`` ('' when none).
+        layout: Data layout name.
+        with_label: Whether labels are read (not for the ``test`` split
+            nor with ``with_label=False``).
+        extensions: Image file name endings, lower case.
+        classes: Number of classes the dataset declares (``None`` when it
+            takes them from the folders).
+        classes_key: Where that number comes from.
+    """
+    owner: str
+    folder: str
+    folder_key: str
+    ann_file: str
+    ann_key: str
+    meta_file: str
+    data_root: str
+    layout: str
+    with_label: bool
+    extensions: Tuple[str, ...]
+    classes: Optional[int]
+    classes_key: str
+
+
+def _type_name(value: object) -> str:
+    """The bare type name of a config's ``type`` (a string such as
+    ``'mmpretrain.ImageNet'`` or a class)."""
+    name = value if isinstance(value, str) else getattr(value, '__name__',
+                                                        '')
+    return name.rpartition('.')[2]
+
+
+def _join(root: str, path: str) -> str:
+    """``path`` joined with ``root`` as mmengine joins dataset paths."""
+    path = osp.expanduser(path)
+    return osp.join(root, path) if root and not osp.isabs(path) else path
+
+
+def _declared_classes(key: str, kind: str,
+                      dataset: Mapping) -> Tuple[Optional[int], str]:
+    """How many classes a dataset config names, and where (mmpretrain
+    lets ``metainfo.classes`` win over ``classes``)."""
+    metainfo = dataset.get('metainfo')
+    for names, where in ((metainfo.get('classes') if isinstance(
+            metainfo, Mapping) else None, f'{key}.metainfo.classes'),
+                         (dataset.get('classes'), f'{key}.classes')):
+        if isinstance(names, (list, tuple)):
+            return len(names), where
+        if isinstance(names, str):
+            path = osp.expanduser(names)
+            if not osp.isfile(path):
+                return None, where
+            with open(path, encoding='utf-8') as f:
+                return len(f.read().splitlines()), f'{where} ({path})'
+    count = DEFAULT_CLASSES.get(kind)
+    return count, (f"{kind}'s default class list ({key}.classes unset)"
+                   if count else '')
+
+
+def folder_source(key: str, dataset: Mapping) -> Optional[FolderSource]:
+    """Resolve an mmpretrain folder dataset config (see
+    :data:`FOLDER_DATASETS`).
+
+    ``ImageNet``'s ``split`` names the image folder when ``data_prefix``
+    is empty, and its ``meta/<split>.txt`` is the annotation file when
+    ``ann_file`` is empty and that file exists; with no annotation file,
+    each subfolder of the image folder is a class (sorted by name).
+
+    Args:
+        key: Config key of the dataset.
+        dataset: Dataset config.
+
+    Returns:
+        The resolved source, or ``None`` for other dataset types.
+    """
+    kind = _type_name(dataset.get('type'))
+    if kind not in FOLDER_DATASETS:
+        return None
+    root = dataset.get('data_root') or ''
+    split = (dataset.get('split') or '') if kind in SPLIT_DATASETS else ''
+    prefix, prefix_key = dataset.get('data_prefix') or '', 'data_prefix'
+    if isinstance(prefix, Mapping):
+        prefix, prefix_key = prefix.get('img_path') or '', \
+            'data_prefix.img_path'
+    elif split and not prefix:
+        prefix, prefix_key = split, 'split'
+    ann, ann_key = dataset.get('ann_file') or '', 'ann_file'
+    meta = osp.join(root, 'meta', f'{split}.txt') if split else ''
+    if meta and not ann and osp.exists(meta):
+        ann, ann_key = osp.join('meta', f'{split}.txt'), 'split'
+    classes, classes_key = _declared_classes(key, kind, dataset)
+    extensions = dataset.get('extensions') or IMG_EXTENSIONS
+    return FolderSource(
+        owner=key,
+        folder=_join(root, prefix) if prefix else (root or '.'),
+        folder_key=f'{key}.{prefix_key}',
+        ann_file=_join(root, ann) if ann else '',
+        ann_key=f'{key}.{ann_key}',
+        meta_file=meta,
+        data_root=root,
+        layout=layout_name(kind),
+        with_label=bool(dataset.get('with_label', True))
+        and split != 'test',
+        extensions=tuple(ext.lower() for ext in extensions),
+        classes=classes,
+        classes_key=classes_key)
+
+
+def _folder_paths(source: FolderSource) -> List[DataPath]:
+    """The paths of a folder dataset the missing-data check looks at: the
+    image folder and an ``ann_file`` the config names."""
+    skip = len(source.owner) + 1
+    paths = [
+        DataPath(source.owner, source.folder_key[skip:], source.folder,
+                 source.data_root, source.layout)
+    ]
+    if source.ann_file and source.ann_key.endswith('.ann_file'):
+        paths.append(
+            DataPath(source.owner, 'ann_file', source.ann_file,
+                     source.data_root, source.layout))
+    return paths
+
+
 def dataset_paths(key: str, dataset: Mapping) -> List[DataPath]:
     """Files and folders one dataset config reads, joined with its
     ``data_root`` as mmengine's ``BaseDataset`` joins them.
@@ -152,16 +314,25 @@ def dataset_paths(key: str, dataset: Mapping) -> List[DataPath]:
 
     Returns:
         Its annotation file and data prefixes; none for remote storage.
+        For mmpretrain's folder datasets (:data:`FOLDER_DATASETS`) the
+        image folder is the one ``split`` picks when ``data_prefix`` is
+        empty, and ``meta/<split>.txt`` is optional (without it the
+        classes are read from folders), as in mmpretrain.
     """
     root = dataset.get('data_root') or ''
     if not _is_local(dataset) or not isinstance(root, str) \
             or _is_remote(root):
         return []
+    source = folder_source(key, dataset)
+    if source is not None:
+        return _folder_paths(source)
     fields = []
     if isinstance(dataset.get('ann_file'), str):
         fields.append(('ann_file', dataset['ann_file']))
     prefixes = dataset.get('data_prefix') or {}
-    fields += [(f'data_prefix.{name}', value)
+    if isinstance(prefixes, str):
+        prefixes = {'': prefixes}
+    fields += [(f'data_prefix.{name}'.rstrip('.'), value)
                for name, value in prefixes.items() if isinstance(value, str)]
     layout = layout_name(dataset.get('type'))
     paths = []
@@ -199,6 +370,29 @@ def evaluator_paths(key: str, evaluator: object) -> List[DataPath]:
     return paths
 
 
+def stage_splits(cfg: Mapping,
+                 stage: str) -> Iterator[Tuple[str, object, object]]:
+    """The loader splits a run of ``stage`` uses.
+
+    Args:
+        cfg: The config.
+        stage: ``'train'`` (training and, when configured, validation) or
+            ``'test'``.
+
+    Yields:
+        ``(split, dataloader config, evaluator config)``; validation when
+        ``val_cfg`` is set (mmpretrain's empty ``dict()`` included, as for
+        mmengine's runner) and there is a loader and an evaluator.
+    """
+    for split in STAGES[stage]:
+        loader = cfg.get(f'{split}_dataloader')
+        evaluator = cfg.get(f'{split}_evaluator')
+        if split == 'val' and (cfg.get('val_cfg') is None or not loader
+                               or not evaluator):
+            continue
+        yield split, loader, evaluator
+
+
 def data_paths(cfg: Mapping, stage: str) -> List[DataPath]:
     """Everything the loaders and evaluators of ``stage`` read.
 
@@ -211,12 +405,7 @@ def data_paths(cfg: Mapping, stage: str) -> List[DataPath]:
         The paths, in config order.
     """
     paths = []
-    for split in STAGES[stage]:
-        loader = cfg.get(f'{split}_dataloader')
-        evaluator = cfg.get(f'{split}_evaluator')
-        if split == 'val' and not (cfg.get('val_cfg') and loader
-                                   and evaluator):
-            continue
+    for split, loader, evaluator in stage_splits(cfg, stage):
         for key, dataset in dataset_configs(loader, f'{split}_dataloader'):
             paths += dataset_paths(key, dataset)
         paths += evaluator_paths(f'{split}_evaluator', evaluator)
@@ -518,6 +707,333 @@ def format_weight_message(problems: List[WeightProblem], stage: str) -> str:
     return '\n'.join(lines + hints)
 
 
+def _examples(items: Sequence[str], limit: int = EXAMPLES) -> str:
+    """The first ``limit`` items, comma-separated, and how many follow."""
+    shown = ', '.join(items[:limit])
+    more = len(items) - limit
+    return f'{shown} and {more} more' if more > 0 else shown
+
+
+def head_classes(cfg: Mapping) -> Tuple[str, Optional[int]]:
+    """``('model.head.num_classes', value)``; ``None`` when the model has
+    no head with an integer ``num_classes``."""
+    head = (cfg.get('model') or {}).get('head')
+    count = head.get('num_classes') if isinstance(head, Mapping) else None
+    valid = isinstance(count, int) and not isinstance(count, bool)
+    return 'model.head.num_classes', count if valid else None
+
+
+def _has_image(folder: str, extensions: Tuple[str, ...]) -> bool:
+    """Whether any file below ``folder`` ends with one of ``extensions``
+    (mmpretrain's test; case-insensitive)."""
+    for _, _, files in os.walk(folder, followlinks=True):
+        if any(name.lower().endswith(extensions) for name in files):
+            return True
+    return False
+
+
+def _class_folder_problems(config: str, source: FolderSource,
+                           head: Tuple[str, Optional[int]]) -> List[str]:
+    """What stops (or silently spoils) reading classes from the subfolders
+    of ``source.folder``."""
+    folder = source.folder.rstrip('/') + '/'
+    where = f'{folder} ({source.folder_key})'
+    classes = sorted(entry.name for entry in os.scandir(source.folder)
+                     if entry.is_dir())
+    if not classes:
+        if source.meta_file:
+            split_key = f'{source.owner}.split'
+            return [
+                f'error: {config}: {where} holds no class folders, and '
+                f'there is no annotation file {source.meta_file} (which '
+                f'{split_key} reads when it exists).\n'
+                f'  Write {source.meta_file} (one "<image path relative to '
+                f'{folder}> <label>" line per image), put the images in one '
+                'folder per class, or name another file: --cfg-options '
+                f'{source.owner}.ann_file=/path/to/annotations.txt'
+            ]
+        return [
+            f'error: {config}: {where} holds no class folders, and '
+            f'{source.owner}.ann_file is empty.\n'
+            '  Put the images in one folder per class, or name an annotation '
+            'file of "<image path> <label>" lines: --cfg-options '
+            f'{source.owner}.ann_file=/path/to/annotations.txt'
+        ]
+    problems = []
+    empty = [
+        osp.join(folder, name) + '/' for name in classes
+        if not _has_image(osp.join(folder, name), source.extensions)
+    ]
+    if empty:
+        problems.append(
+            f'error: {config}: {len(empty)} of the {len(classes)} class '
+            f'folders of {where} hold no images: {_examples(empty)}.\n'
+            '  mmpretrain would only warn and keep each as a class without '
+            'samples; an empty class folder usually means an incomplete '
+            f'copy. Add the images ({", ".join(source.extensions)}) or '
+            'remove the folders.')
+    head_key, count = head
+    if count is not None and count != len(classes):
+        problems.append(
+            f'error: {config}: {where} has {len(classes)} class folders, but '
+            f'{head_key}={count}. Labels are the indices of the sorted class '
+            'folders, so the two must agree.\n'
+            '  Point the dataset at the data of this model, or use a config '
+            f'whose head has {len(classes)} classes.')
+    if source.classes is not None and source.classes != len(classes):
+        problems.append(
+            f'error: {config}: {where} has {len(classes)} class folders, but '
+            f'{source.classes_key} has {source.classes} classes (mmpretrain '
+            'stops on this).\n'
+            f'  Name the classes in {source.owner}.classes, in the sorted '
+            'order of the folders.')
+    return problems
+
+
+def _annotation_problems(config: str, source: FolderSource,
+                         bound: Tuple[str, Optional[int]]) -> List[str]:
+    """Lines of ``source.ann_file`` mmpretrain cannot read or whose label
+    is outside ``0..bound - 1``."""
+    where = f'{source.ann_file} ({source.ann_key})'
+    malformed, outside, total = [], [], 0
+    try:
+        with open(source.ann_file, encoding='utf-8') as f:
+            for number, line in enumerate(f, 1):
+                total += 1
+                parts = line.strip().rsplit(' ', 1)
+                label = parts[-1].strip()
+                if len(parts) != 2 or not label.lstrip('-').isdigit():
+                    malformed.append((number, line.strip()))
+                elif int(label) < 0 or (bound[1] is not None
+                                        and int(label) >= bound[1]):
+                    outside.append((number, int(label)))
+    except UnicodeDecodeError as exc:
+        return [f'error: {config}: {where} is not UTF-8 text ({exc}); it '
+                'should hold "<image path> <label>" lines.']
+    problems = []
+    if not total:
+        problems.append(f'error: {config}: {where} is empty; it should hold '
+                        'one "<image path> <label>" line per image.')
+    if malformed:
+        number, text = malformed[0]
+        problems.append(
+            f'error: {config}: {where} line {number}: {text!r} is not '
+            f'"<image path> <label>" (an integer label after the last '
+            f'space); {len(malformed)} of its {total} lines are like this.')
+    if outside:
+        number, label = outside[0]
+        limit = (f'0..{bound[1] - 1} ({bound[0]}={bound[1]})'
+                 if bound[1] is not None else '0 and up')
+        problems.append(
+            f'error: {config}: {where} line {number}: label {label} is '
+            f'outside {limit}; {len(outside)} of its {total} lines are.')
+    return problems
+
+
+def topk_problems(config: str, key: str, evaluator: object,
+                  head: Tuple[str, Optional[int]]) -> List[str]:
+    """``Accuracy`` metrics asking for a top-k beyond the head's classes
+    (mmpretrain raises only once the whole run is over).
+
+    Args:
+        config: Config file name.
+        key: Config key of the evaluator, e.g. ``'test_evaluator'``.
+        evaluator: A metric config or a list of them.
+        head: :func:`head_classes` of the config.
+
+    Returns:
+        One message per such metric.
+    """
+    head_key, count = head
+    many = isinstance(evaluator, (list, tuple))
+    problems = []
+    for index, metric in enumerate(evaluator if many else [evaluator]):
+        if count is None or not isinstance(metric, Mapping) or _type_name(
+                metric.get('type')) != 'Accuracy':
+            continue
+        topk = metric.get('topk', (1, ))
+        topk = [topk] if isinstance(topk, int) else list(topk)
+        if max(topk, default=0) <= count:
+            continue
+        name = f'{key}.{index}' if many else key
+        kept = ','.join(str(k) for k in topk if k <= count) or '1'
+        problems.append(
+            f'error: {config}: {name}.topk={tuple(topk)} asks for top-'
+            f'{max(topk)} accuracy, but {head_key}={count} (mmpretrain\'s '
+            'Accuracy fails on it after the whole run).\n'
+            f'  --cfg-options {name}.topk={kept}')
+    return problems
+
+
+def folder_dataset_problems(cfg: Mapping, stage: str) -> List[str]:
+    """Classification data that is there but cannot be used as configured.
+
+    For each mmpretrain folder dataset of ``stage`` whose files exist:
+    class folders (none, or some without images, or not as many as the
+    head's or the dataset's classes) or annotation lines (not
+    ``<path> <label>``, or a label outside the head's classes); and the
+    ``Accuracy`` top-k of the stage's evaluators.
+
+    Args:
+        cfg: The config, ``--cfg-options`` applied.
+        stage: ``'train'`` or ``'test'``.
+
+    Returns:
+        One message block per problem, each naming the file or folder and
+        its config key.
+    """
+    config = getattr(cfg, 'filename', None) or 'the config'
+    head = head_classes(cfg)
+    problems = []
+    for split, loader, evaluator in stage_splits(cfg, stage):
+        for key, dataset in dataset_configs(loader, f'{split}_dataloader'):
+            source = folder_source(key, dataset)
+            if source is None or not source.with_label \
+                    or not _is_local(dataset) or _is_remote(source.folder):
+                continue
+            if source.ann_file:
+                if osp.isfile(source.ann_file):
+                    bound = head if head[1] is not None else (
+                        source.classes_key, source.classes)
+                    problems += _annotation_problems(config, source, bound)
+            elif osp.isdir(source.folder):
+                problems += _class_folder_problems(config, source, head)
+        problems += topk_problems(config, f'{split}_evaluator', evaluator,
+                                  head)
+    return problems
+
+
+#: Model state keys a checkpoint may lack: BatchNorm step counters (unused
+#: when testing; older checkpoints have none), input normalisation buffers
+#: (set from the config) and mmseg's auxiliary head (used in training only).
+OPTIONAL_KEYS = re.compile(
+    r'(^|\.)num_batches_tracked$|^data_preprocessor\.|^auxiliary_head\.')
+
+
+def checkpoint_state(checkpoint: object) -> Dict[str, object]:
+    """The state dict mmengine's runner loads from a checkpoint: its
+    ``state_dict`` entry (else the checkpoint itself), with the
+    ``module.`` prefix of wrapped models removed, tensors only.
+
+    Args:
+        checkpoint: A loaded checkpoint.
+
+    Returns:
+        Tensors by key; empty for anything else.
+    """
+    if not isinstance(checkpoint, Mapping):
+        return {}
+    state = checkpoint.get('state_dict', checkpoint)
+    if not isinstance(state, Mapping):
+        return {}
+    return {
+        re.sub(r'^module\.', '', key): value
+        for key, value in state.items() if hasattr(value, 'shape')
+    }
+
+
+def state_mismatch(
+    model_state: Mapping[str, object], state: Mapping[str, object]
+) -> Tuple[List[str], List[str], List[str], int]:
+    """Compare a checkpoint's state dict with a model's.
+
+    Args:
+        model_state: The model's ``state_dict()``.
+        state: The checkpoint's (:func:`checkpoint_state`).
+
+    Returns:
+        ``(missing, unexpected, mismatched, required)``: model keys the
+        checkpoint lacks (keys matching :data:`OPTIONAL_KEYS` excepted),
+        checkpoint keys the model lacks, ``'key: checkpoint (..) vs model
+        (..)'`` for different shapes, and how many model keys are required.
+    """
+    required = [key for key in model_state if not OPTIONAL_KEYS.search(key)]
+    missing = [key for key in required if key not in state]
+    unexpected = [key for key in state if key not in model_state]
+    mismatched = [
+        f'{key}: checkpoint {tuple(value.shape)} vs model '
+        f'{tuple(model_state[key].shape)}' for key, value in state.items()
+        if key in model_state
+        and tuple(value.shape) != tuple(model_state[key].shape)
+    ]
+    return missing, unexpected, mismatched, len(required)
+
+
+def checkpoint_fit_message(model: object, checkpoint: str,
+                           config: str) -> str:
+    """Why ``checkpoint`` does not fit ``model`` ('' when it does).
+
+    mmengine's runner loads test checkpoints with ``strict=False``: keys
+    it does not find keep their random initial values and a checkpoint of
+    another architecture evaluates silently. Extra checkpoint keys (an EMA
+    copy, an auxiliary head, input statistics) are harmless and pass
+    unless something is missing too.
+
+    Args:
+        model: The built model (a DDP-style wrapper is unwrapped).
+        checkpoint: Path or URL, loaded with mmengine's loader (mmctx's safe
+            loader for local files).
+        config: Config file name for the message.
+
+    Returns:
+        The message: counts and examples of missing and unexpected keys
+        and of different shapes.
+
+    Raises:
+        CheckpointError: If the checkpoint cannot be read or is refused.
+    """
+    from mmengine.model import is_model_wrapper
+    from mmengine.runner.checkpoint import CheckpointLoader
+    if is_model_wrapper(model):
+        model = model.module
+    state = checkpoint_state(
+        CheckpointLoader.load_checkpoint(checkpoint, map_location='cpu'))
+    missing, unexpected, mismatched, required = state_mismatch(
+        model.state_dict(), state)
+    if not (missing or mismatched):
+        return ''
+    lines = [f'error: {checkpoint} does not fit the model of {config}:']
+    if missing:
+        lines.append(f'  {len(missing)} of {required} model keys missing: '
+                     f'{_examples(missing)}')
+    if unexpected:
+        lines.append(f'  {len(unexpected)} checkpoint keys the model does '
+                     f'not have: {_examples(unexpected)}')
+    if mismatched:
+        lines.append(f'  {len(mismatched)} shapes differ: '
+                     f'{_examples(mismatched)}')
+    held = {key.split('.')[0] for key in state}
+    absent = list(dict.fromkeys(
+        key.split('.')[0] for key in missing
+        if key.split('.')[0] not in held))
+    if absent and 'backbone' in held:
+        converted = set(absent) <= {'neck', 'head'}
+        lines.append(
+            f'  It holds no {", ".join(absent)} weights at all: a '
+            'backbone-only checkpoint?' +
+            (' (tools/model_converters/ add the neck and head with '
+             '--with-head.)' if converted else ''))
+    lines.append('Testing it would leave those weights random. Test it with '
+                 'the config it was trained with (or converted for).')
+    return '\n'.join(lines)
+
+
+def check_checkpoint_fits(model: object, checkpoint: str,
+                          config: str) -> None:
+    """Print :func:`checkpoint_fit_message` to stderr and exit with status
+    2 if the checkpoint does not fit the model.
+
+    Args:
+        model: The built model.
+        checkpoint: Path or URL of the checkpoint.
+        config: Config file name for the message.
+    """
+    message = checkpoint_fit_message(model, checkpoint, config)
+    if message:
+        print(message, file=sys.stderr)
+        sys.exit(2)
+
+
 def problems_message(cfg: Mapping, stage: str) -> str:
     """Everything that would stop a run of ``stage``, as one message.
 
@@ -537,6 +1053,7 @@ def problems_message(cfg: Mapping, stage: str) -> str:
     parts = []
     if missing:
         parts.append(format_data_message(config, paths, missing))
+    parts += folder_dataset_problems(cfg, stage)
     problems = weight_problems(cfg, stage)
     if problems:
         parts.append(format_weight_message(problems, stage))

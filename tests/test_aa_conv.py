@@ -6,7 +6,7 @@ import torch
 import torch.nn.functional as F
 from mmdet.models.backbones import ResNet
 
-from mmctx.analysis.complexity import ImageNetClassifier
+from mmctx.converters import build_classifier
 from mmctx.models import AAConv, AAResNet, capture_attention
 from conftest import randomize_
 
@@ -295,9 +295,21 @@ def _aa_conv_parameters(width: int, heads: int = 8, tables: int = 0) -> int:
             dv * dv + tables * (dk // heads))
 
 
+def imagenet_classifier(backbone: dict) -> torch.nn.Module:
+    """``backbone`` with global average pooling and a 1000-class linear
+    head: mmpretrain's ImageClassifier, as the classification configs."""
+    return build_classifier(dict(
+        type='ImageClassifier', backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=1000,
+                  in_channels=2048)))
+
+
 def test_aa_resnet50_augments_c3_to_c5_with_the_paper_formula_size():
-    model = ImageNetClassifier(AAResNet(depth=50, max_input_size=224), 2048)
-    reference = ImageNetClassifier(ResNet(depth=50), 2048)
+    model = imagenet_classifier(
+        dict(type='AAResNet', depth=50, max_input_size=224))
+    reference = imagenet_classifier(dict(type='mmdet.ResNet', depth=50))
+    assert type(reference.backbone) is ResNet
     blocks = dict(layer1=3, layer2=4, layer3=6, layer4=3)
     widths = dict(layer1=64, layer2=128, layer3=256, layer4=512)
     expected = sum(p.numel() for p in reference.parameters())

@@ -1,6 +1,7 @@
 """The analysis tools: attention-map figures, GCNet's query-independence
 statistics and the complexity table, on demo-config models (constructed
-weights, attention blocks randomised) and on blocks with known answers."""
+weights, attention blocks randomised), on a tiny classification-config
+model, and on blocks with known answers."""
 import csv
 import importlib.util
 import math
@@ -11,11 +12,13 @@ import numpy as np
 import pytest
 import torch
 from matplotlib.axes import Axes
+from mmengine.config import Config
 from torch import nn
 
 from mmctx.analysis.attention_vis import (CHANNEL_FIGURE, InputGeometry,
                                           heatmap_figure_size, render)
-from mmctx.analysis.inference import build_model, load_config
+from mmctx.analysis.inference import (build_model, classifier_input_hw,
+                                      load_config)
 from mmctx.analysis.query_independence import (attention_distance,
                                                feature_distance,
                                                mean_pair_cosine_distance,
@@ -32,6 +35,8 @@ ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 DEMO = osp.join(ROOT, 'configs', 'demo')
 GC_BOT_MASK_RCNN = osp.join(DEMO, 'mask_rcnn_gc_bot_r50_fpn_demo.py')
 COT_UPERNET = osp.join(DEMO, 'upernet_cot_r50_ade20k_demo.py')
+PATCHCONVNET_S60 = osp.join(ROOT, 'configs', 'classification',
+                            'patchconvnet-s60_32xb64_in1k.py')
 IMAGE_HW = (96, 128)
 NO_WORKERS = [
     '--cfg-options', 'val_dataloader.num_workers=0',
@@ -174,6 +179,7 @@ EVERY_BLOCK = {
     'SEConv': dict(in_channels=32, out_channels=32),
     'AAConv': dict(in_channels=32, out_channels=32, heads=4, max_size=8),
     'AttentionPool': dict(in_channels=32),
+    'AttentionPoolNeck': dict(in_channels=32),
 }
 
 
@@ -288,6 +294,65 @@ def test_vis_attention_unknown_layer_lists_available(workspace,
     assert not (workspace / 'never').exists()
 
 
+TINY_CLASSIFIER = '''_base_ = [{config!r}]
+model = dict(
+    backbone=dict(arch=dict(_delete_=True, embed_dims=16, depth=2)),
+    neck=dict(in_channels=16),
+    head=dict(in_channels=16, num_classes=7))
+data_preprocessor = dict(num_classes=7)
+input_size = 48
+'''
+
+
+def test_vis_attention_tool_classifier_reports_top_k(tmp_path, capsys):
+    """An mmpretrain ImageClassifier config: the whole image resized to
+    ``input_size``, normalised in RGB order, gives the printed top-k
+    classes and probabilities; the attention-pooling neck is drawn."""
+    config = tmp_path / 'tiny_s60.py'
+    config.write_text(TINY_CLASSIFIER.format(config=PATCHCONVNET_S60))
+    model = randomize_(build_model(load_config(str(config))), std=0.5)
+    checkpoint = str(tmp_path / 'tiny.pth')
+    torch.save({'state_dict': model.state_dict()}, checkpoint)
+    rng = np.random.default_rng(0)
+    bgr = rng.integers(0, 256, (40, 56, 3), dtype=np.uint8)
+    image_path = str(tmp_path / 'noise.png')
+    cv2.imwrite(image_path, bgr)
+
+    paths = load_tool('vis_attention').main([
+        str(config), checkpoint, image_path, '--top-k', '3', '--out',
+        str(tmp_path / 'vis')
+    ])
+    assert [osp.basename(p) for p in paths] == [
+        'backbone.blocks.0.se_channels.png',
+        'backbone.blocks.1.se_channels.png', 'neck_head0.png'
+    ]
+    assert png_size(paths[-1]) == heatmap_figure_size((40, 56))
+
+    rgb = cv2.resize(bgr, (48, 48), interpolation=cv2.INTER_CUBIC)[..., ::-1]
+    mean, std = np.array([0.485, 0.456, 0.406]), np.array(
+        [0.229, 0.224, 0.225])
+    x = torch.from_numpy((rgb / 255. - mean) / std).float().permute(2, 0, 1)
+    with torch.no_grad():
+        scores = model(x[None], mode='tensor')[0].softmax(-1)
+    top = scores.topk(3).indices.tolist()
+    printed = [line for line in capsys.readouterr().out.splitlines()
+               if line.startswith('class ')]
+    assert printed == [f'class {c}: probability {scores[c]:.4f}'
+                       for c in top]
+
+
+def test_classifier_input_size(tmp_path):
+    assert classifier_input_hw(load_config(PATCHCONVNET_S60)) == (224, 224)
+    config = tmp_path / 'sized.py'
+    config.write_text(f'_base_ = [{PATCHCONVNET_S60!r}]\n'
+                      'input_size = (32, 48)\n')
+    assert classifier_input_hw(load_config(str(config))) == (32, 48)
+    crop = dict(type='CenterCrop', crop_size=(40, 24))  # (w, h)
+    assert classifier_input_hw(Config(dict(test_dataloader=dict(
+        dataset=dict(pipeline=[crop]))))) == (24, 40)
+    assert classifier_input_hw(Config()) == (224, 224)
+
+
 def test_render_channel_map_and_geometry(tmp_path):
     geometry = InputGeometry(ori_hw=(100, 200), img_hw=(50, 100),
                              input_hw=(64, 128))
@@ -337,15 +402,18 @@ def test_render_draws_each_heads_own_map(tmp_path, monkeypatch, query_hw,
             heat, weights[1, head, row].reshape(key_hw).numpy(), rtol=1e-6)
 
 
-def test_complexity_tool(capsys):
+def test_complexity_tool_configs_table(capsys):
     text = load_tool('complexity').main([
-        '--presets', 'ResNet-50', '--configs', GC_BOT_MASK_RCNN,
-        '--det-shape', '96', '128'
+        '--configs', GC_BOT_MASK_RCNN, '--det-shape', '96', '128'
     ])
     assert text == capsys.readouterr().out.rstrip('\n')
     lines = text.splitlines()
-    assert '| ResNet-50 | 25.56 | 25.56 | 4.11 | 4.1 |' in lines
+    assert '### Configs' in lines
+    assert not any('Classification' in line for line in lines)
     (row, ) = [line for line in lines if 'gc_bot' in line]
     cells = [cell.strip() for cell in row.strip('|').split('|')]
-    assert cells[:3] == ['mask_rcnn_gc_bot_r50_fpn_demo', 'mmdet', '96x128']
-    assert all(math.isfinite(float(v)) and float(v) > 0 for v in cells[3:])
+    assert cells[1:3] == ['mmdet', '96x128']
+    assert 'mask_rcnn_gc_bot_r50_fpn_demo' in cells[0]
+    values = [float(v) for v in cells[3:]]
+    assert all(math.isfinite(v) and v > 0 for v in values)
+    assert values[2] < values[0]  # the backbone holds part of the model

@@ -15,7 +15,7 @@ from mmengine.structures import PixelData
 ROOT = osp.dirname(osp.dirname(osp.abspath(__file__)))
 CONFIG_ROOT = osp.join(ROOT, 'configs')
 #: detection and segmentation configs, full-scale (per-method folders, the
-#: card's alias) and demo
+#: card's alias) and demo (with the classification demo)
 CONFIGS = sorted(
     path for path in glob.glob(osp.join(CONFIG_ROOT, '**', '*.py'),
                                recursive=True)
@@ -37,6 +37,9 @@ def fake_batch(scope: str, height: int, width: int) -> dict:
     if scope == 'mmdet':
         from mmdet.structures import DetDataSample
         sample = DetDataSample(metainfo=meta)
+    elif scope == 'mmpretrain':
+        from mmpretrain.structures import DataSample
+        sample = DataSample(metainfo=meta).set_gt_label(0)
     else:
         from mmseg.structures import SegDataSample
         sample = SegDataSample(metainfo=meta)
@@ -79,6 +82,8 @@ def test_every_config_is_covered():
                      'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py',
                      'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py',
                      'mask_rcnn_se_cotnetd50_fpn_demo.py',
+                     'bot_r50_cls_demo.py',
+                     'mask_rcnn_bot_r50_fpn_from_cls_demo.py',
                      'cascade_mask_rcnn_se_cotnetd50_fpn_demo.py',
                      'upernet_se_cotnetd50_ade20k_demo.py'):
         assert required in names
@@ -99,9 +104,12 @@ def full_scale_base(demo: str) -> str:
     return path
 
 
-#: demos whose own backbone replaces the GC demo's it inherits: their
-#: full-scale counterpart by name
+#: demos whose own backbone replaces the GC demo's it inherits (or that
+#: inherit mmpretrain bases): their full-scale counterpart by name
 DEMO_COUNTERPARTS = {
+    'bot_r50_cls_demo.py': 'classification/bot50_8xb32_in1k.py',
+    'mask_rcnn_bot_r50_fpn_from_cls_demo.py':
+    'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
     'mask_rcnn_bot_r50_fpn_demo.py': 'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
     'cascade_mask_rcnn_bot_r50_fpn_demo.py':
     'botnet/cascade-mask-rcnn_bot50_fpn_1x_coco.py',
@@ -143,6 +151,33 @@ def test_demo_keeps_the_full_scale_backbone_blocks(path):
         assert demo_backbone.get(key) == full_backbone.get(key), key
 
 
+def test_classification_demo_backbone_is_the_finetune_demo_backbone():
+    """Same keys and shapes but the relative tables, which
+    resize_rel_tables.py --max-size lengthens (as for the full-scale
+    classifier and detector); the detector loads the classifier's
+    ``backbone.*``."""
+    demo = osp.join(CONFIG_ROOT, 'demo')
+    cls_cfg = Config.fromfile(osp.join(demo, 'bot_r50_cls_demo.py'))
+    det_cfg = Config.fromfile(
+        osp.join(demo, 'mask_rcnn_bot_r50_fpn_from_cls_demo.py'))
+    assert det_cfg.model.backbone.init_cfg == dict(
+        type='Pretrained',
+        checkpoint='work_dirs/bot_r50_cls_demo/backbone_rel_tables.pth',
+        prefix='backbone.')
+    shapes = []
+    for cfg in (cls_cfg, det_cfg):
+        init_default_scope(cfg.default_scope)
+        from mmengine.registry import MODELS
+        backbone = dict(cfg.model.backbone, init_cfg=None)
+        shapes.append({k: v.shape for k, v in
+                       MODELS.build(backbone).state_dict().items()})
+    assert shapes[0].keys() == shapes[1].keys()
+    differ = {k for k in shapes[0] if shapes[0][k] != shapes[1][k]}
+    assert differ == {k for k in shapes[0] if k.endswith(('rel_h', 'rel_w'))}
+    assert {shapes[1][k][0] for k in differ} == {
+        2 * det_cfg.model.backbone.get('max_size', 84) - 1}
+
+
 @pytest.mark.parametrize('path', CONFIGS, ids=osp.basename)
 def test_config_builds_and_runs_forward(path):
     cfg = Config.fromfile(path)
@@ -152,6 +187,8 @@ def test_config_builds_and_runs_forward(path):
     assert len(results) == 1
     if cfg.default_scope == 'mmdet':
         assert 'bboxes' in results[0].pred_instances
+    elif cfg.default_scope == 'mmpretrain':
+        assert results[0].pred_score.shape == (cfg.model.head.num_classes, )
     else:
         assert results[0].pred_sem_seg.data.shape[-2:] == (96, 128)
 

@@ -1,6 +1,8 @@
 """Official-checkpoint converters: synthetic official checkpoints (keys and
 shapes written out from the official code in ``official_checkpoints``)
-convert, load strictly, and compute what the official layers compute."""
+convert into mmpretrain's ImageClassifier layout, load strictly into the
+classifier of the classification configs (and, by prefix, into detection
+backbones), and compute what the official layers compute."""
 import importlib.util
 import os.path as osp
 import sys
@@ -8,10 +10,11 @@ import sys
 import pytest
 import torch
 import torch.nn.functional as F
+from mmengine.config import Config
 from torch import nn
 
-from mmctx.analysis.complexity import ImageNetClassifier
-from mmctx.converters import ConversionError, convert_checkpoint
+from mmctx.converters import (ConversionError, build_classifier,
+                              classifier_model_cfg, convert_checkpoint)
 from mmctx.converters import cotnet, patchconvnet
 from mmctx.converters.common import (Rule, apply_rules, check_against,
                                      target_shapes)
@@ -42,6 +45,21 @@ def on_meta(spec):
     return {key: torch.empty(shape, device='meta') for key, shape in spec}
 
 
+def load_classifier(state, arch, with_head=False, num_classes=1000):
+    """The ImageClassifier of ``arch``'s classification config with
+    ``state`` loaded strictly, in eval mode."""
+    model = build_classifier(
+        classifier_model_cfg(arch, with_head, num_classes))
+    model.load_state_dict(state, strict=True)
+    return model.eval()
+
+
+def cotnet50_name():
+    """How messages name the backbone-only CoTNet-50 classifier."""
+    return ('ImageClassifier(backbone=CoTNet(depth=50, out_indices=(3,), '
+            'norm_eval=False))')
+
+
 @pytest.fixture(scope='module')
 def cotnet50():
     return materialize(cotnet_spec(50))
@@ -67,13 +85,15 @@ def test_cotnet_archs_detected_and_complete(arch, depth, next_):
     for with_head in (False, True):
         plan = cotnet.plan(arch, with_head, state)
         conversion = apply_rules(state, plan.rules)
-        model = plan.build
-        assert check_against(conversion, target_shapes(model), plan.rules,
-                             plan.model_name) == []
+        check_against(conversion, target_shapes(plan.build), plan.rules,
+                      plan.model_name)
         assert len(conversion.dropped) == (0 if with_head else 2)
+        prefixes = ('backbone.', 'head.fc.') if with_head else ('backbone.', )
+        assert all(k.startswith(prefixes) for k in conversion.state_dict)
+        assert plan.model_cfg == classifier_model_cfg(arch, with_head)
     with torch.device('meta'):
-        ours = ImageNetClassifier((CoTNeXt if next_ else CoTNet)(depth=depth),
-                                  2048)
+        ours = plan.build()
+    assert type(ours.backbone) is (CoTNeXt if next_ else CoTNet)
     assert sum(p.numel() for p in ours.parameters()) == parameter_count(spec)
 
 
@@ -86,8 +106,8 @@ def test_se_cotnetd_archs_detected_and_complete(depth):
     for with_head in (False, True):
         plan = cotnet.plan(arch, with_head, state)
         conversion = apply_rules(state, plan.rules)
-        assert check_against(conversion, target_shapes(plan.build),
-                             plan.rules, plan.model_name) == []
+        check_against(conversion, target_shapes(plan.build), plan.rules,
+                      plan.model_name)
     with torch.device('meta'):
         model = plan.build()
     assert sum(p.numel() for p in model.parameters()) == num_parameters(
@@ -99,8 +119,8 @@ def test_se_cotnetd_converts_and_matches_official_cot_layer(tmp_path):
     state, meta, log = convert(tmp_path, {'state_dict_ema': official},
                                cotnet)
     assert meta['arch'] == 'se_cotnetd50' and meta['ema'] is True
-    model = SECoTNetD(depth=50).eval()
-    model.load_state_dict(state, strict=True)
+    model = load_classifier(state, 'se_cotnetd50').backbone
+    assert type(model) is SECoTNetD
     torch.testing.assert_close(model.stem[7].running_var,
                                official['bn1.running_var'])
     torch.testing.assert_close(model.layer1[0].conv2.fc1.weight,
@@ -122,16 +142,16 @@ def test_patchconvnet_archs_detected_and_complete(arch, multi):
     assert patchconvnet.detect_arch(state)[0] == name
     plan = patchconvnet.plan(name, False, state)
     conversion = apply_rules(state, plan.rules)
-    new = check_against(conversion, target_shapes(plan.build), plan.rules,
-                        plan.model_name, plan.new_prefixes)
-    assert new and all(key.startswith('pyramid.') for key in new)
-    assert all(key.startswith(('stem.', 'blocks.'))
+    check_against(conversion, target_shapes(plan.build), plan.rules,
+                  plan.model_name)
+    assert all(key.startswith(('backbone.stem.', 'backbone.blocks.'))
                for key in conversion.state_dict)
     plan = patchconvnet.plan(name, True, state)
     conversion = apply_rules(state, plan.rules)
-    assert check_against(conversion, target_shapes(plan.build), plan.rules,
-                         plan.model_name) == []
+    check_against(conversion, target_shapes(plan.build), plan.rules,
+                  plan.model_name)
     assert not conversion.dropped
+    assert plan.model_cfg == classifier_model_cfg(name)
     ours = target_shapes(plan.build)
     with torch.device('meta'):
         model = plan.build()
@@ -200,9 +220,9 @@ def test_cotnet_converts_loads_strictly_and_matches_official_layer(
         tmp_path, next_):
     official = materialize(cotnet_spec(50, next_), seed=1)
     state, meta, log = convert(tmp_path, {'state_dict': official}, cotnet)
-    model = (CoTNeXt if next_ else CoTNet)(depth=50).eval()
-    model.load_state_dict(state, strict=True)
     arch = 'cotnext50' if next_ else 'cotnet50'
+    model = load_classifier(state, arch).backbone
+    assert type(model) is (CoTNeXt if next_ else CoTNet)
     assert meta['arch'] == arch and meta['ema'] is False
     assert f'architecture: {arch} (detected' in '\n'.join(log)
     assert any('conv2.conv1x1.{i}.{p} -> ' in line and 'value_embed' in line
@@ -223,11 +243,12 @@ def test_ema_selected_unless_no_ema_and_said(tmp_path, cotnet50):
     state, meta, log = convert(tmp_path, checkpoint, cotnet)
     assert "using 'state_dict_ema', the EMA weights" in log[0]
     assert meta['ema'] is True and meta['entry'] == 'state_dict_ema'
-    torch.testing.assert_close(state['conv1.weight'], ema['conv1.weight'])
+    torch.testing.assert_close(state['backbone.conv1.weight'],
+                               ema['conv1.weight'])
     state, meta, log = convert(tmp_path, checkpoint, cotnet, use_ema=False)
     assert "using 'state_dict', the plain weights (--no-ema given" in log[0]
     assert meta['ema'] is False
-    torch.testing.assert_close(state['conv1.weight'],
+    torch.testing.assert_close(state['backbone.conv1.weight'],
                                cotnet50['conv1.weight'])
     _, _, log = convert(tmp_path, {'state_dict': cotnet50}, cotnet)
     assert 'plain weights (the checkpoint has no EMA weights' in log[0]
@@ -238,24 +259,28 @@ def test_module_prefix_and_bare_state_dict(tmp_path, cotnet50):
     state, meta, log = convert(tmp_path, prefixed, cotnet)
     assert 'a bare state dict' in log[0] and meta['entry'] is None
     assert f"stripped 'module.' from {len(cotnet50)} key(s)" in log
-    assert set(state) == set(CoTNet(depth=50).state_dict())
-    assert log[-2] == (f'tensors in: {len(cotnet50)}, tensors out: '
+    assert set(state) == {'backbone.' + k
+                          for k in CoTNet(depth=50).state_dict()}
+    assert log[-3] == (f'tensors in: {len(cotnet50)}, tensors out: '
                        f'{len(cotnet50) - 2}, dropped: 2')
+    assert log[-1].startswith('detection/segmentation backbones load it')
 
 
 @pytest.mark.parametrize('edit,message', [
     (lambda s: s.pop('layer2.1.conv2.bn.running_var'),
-     "'layer2.1.conv2.norm.running_var' (128,) gets no tensor: official key "
-     "'layer2.1.conv2.bn.running_var' is missing"),
+     "'backbone.layer2.1.conv2.norm.running_var' (128,) gets no tensor: "
+     "official key 'layer2.1.conv2.bn.running_var' is missing"),
     (lambda s: s.__setitem__('layer3.0.conv2.se.3.bias', torch.zeros(7)),
      "official key 'layer3.0.conv2.se.3.bias' has shape (7,) but "
-     "CoTNet(depth=50) expects (512,) for 'layer3.0.conv2.fuse.3.bias'"),
+     f'{cotnet50_name()} expects (512,) for '
+     "'backbone.layer3.0.conv2.fuse.3.bias'"),
     (lambda s: s.__setitem__('layer1.0.conv2.extra.weight', torch.zeros(1)),
      "official key 'layer1.0.conv2.extra.weight' (1,) matches no conversion "
      'rule'),
     (lambda s: s.__setitem__('layer1.3.conv1.weight', torch.zeros(1)),
      "official key 'layer1.3.conv1.weight' (1,) becomes "
-     "'layer1.3.conv1.weight', which does not exist in CoTNet(depth=50)"),
+     "'backbone.layer1.3.conv1.weight', which does not exist in "
+     f'{cotnet50_name()}'),
 ])
 def test_bad_keys_fail_naming_the_key(tmp_path, cotnet50, edit, message):
     state = dict(cotnet50)
@@ -269,10 +294,18 @@ def test_bad_keys_fail_naming_the_key(tmp_path, cotnet50, edit, message):
 def test_cotnet_with_head_loads_into_classifier(tmp_path, cotnet50):
     state, meta, log = convert(tmp_path, {'state_dict': cotnet50}, cotnet,
                                with_head=True)
-    model = ImageNetClassifier(CoTNet(depth=50), 2048)
-    model.load_state_dict(state, strict=True)
-    torch.testing.assert_close(model.fc.weight, cotnet50['fc.weight'])
+    assert {k.split('.')[0] for k in state} == {'backbone', 'head'}
+    model = load_classifier(state, 'cotnet50', with_head=True)
     assert meta['with_head'] and 'dropped' not in '\n'.join(log[:-2])
+    assert meta['model'] == classifier_model_cfg('cotnet50')
+    x = torch.randn(1, 3, 64, 32)
+    with torch.no_grad():
+        features = model.backbone(x)[-1]
+        logits = model(x, mode='tensor')
+    # global average pooling, then the official fc
+    torch.testing.assert_close(
+        logits, F.linear(features.mean((2, 3)), cotnet50['fc.weight'],
+                         cotnet50['fc.bias']), rtol=1e-4, atol=1e-5)
 
 
 def test_cli_end_to_end_and_pretrained_init_cfg(tmp_path, cotnet50):
@@ -282,10 +315,19 @@ def test_cli_end_to_end_and_pretrained_init_cfg(tmp_path, cotnet50):
     tool = osp.join(ROOT, 'tools', 'model_converters', 'cotnet2mmctx.py')
     out = run_tool(ROOT, sys.executable, tool, str(src), str(dst))
     assert 'architecture: cotnet50 (detected: 6 blocks in layer3' in out
-    assert f'wrote {dst}: loads strictly into CoTNet(depth=50)' in out
-    model = CoTNet(depth=50, init_cfg=dict(type='Pretrained',
-                                           checkpoint=str(dst)))
+    assert f'wrote {dst}: loads strictly into {cotnet50_name()}' in out
+    assert (f"init_cfg=dict(type='Pretrained', checkpoint={str(dst)!r}, "
+            "prefix='backbone.')") in out
+    saved = torch.load(dst, weights_only=True)['state_dict']
+    # a detection backbone (all four stages, frozen stem, norm_eval) loads
+    # the classifier file by prefix
+    model = CoTNet(depth=50, frozen_stages=1, init_cfg=dict(
+        type='Pretrained', checkpoint=str(dst), prefix='backbone.'))
     model.init_weights()
+    ours = model.state_dict()
+    assert len(ours) == len(saved)
+    for key, value in ours.items():
+        torch.testing.assert_close(value, saved['backbone.' + key])
     torch.testing.assert_close(model.layer4[2].conv2.fuse[3].weight,
                                cotnet50['layer4.2.conv2.se.3.weight'])
 
@@ -304,7 +346,9 @@ def test_cli_reports_errors_without_traceback(tmp_path, cotnet50, capsys):
     assert info.value.code == 1
     error = capsys.readouterr().err
     assert "error: official key 'layer1.0.conv1.weight' has shape " \
-        "(64, 64, 1, 1) but CoTNeXt(depth=50) expects (96, 64, 1, 1)" in error
+        "(64, 64, 1, 1) but ImageClassifier(backbone=CoTNeXt(depth=50, " \
+        "out_indices=(3,), norm_eval=False)) expects (96, 64, 1, 1) for " \
+        "'backbone.layer1.0.conv1.weight'" in error
 
 
 # ----------------------------------------------------------------------------
@@ -378,13 +422,11 @@ def test_patchconvnet_converts_loads_strictly_and_matches_official(
     assert meta['arch'] == 'S60'
     text = '\n'.join(log)
     assert "using 'model', the plain weights" in log[0]
-    assert 'new in mmctx, not in the checkpoint (initialised by the model)' \
-        in text and 'pyramid.0.0.weight' in text
     assert 'dropped 23 tensor(s): cls_token, blocks_token_only.0.gamma_1' \
         in text
     assert 'tensors in: 807, tensors out: 784, dropped: 23' in log
-    model = PatchConvNet(arch='S60', out_indices=(2, )).eval()
-    model.load_state_dict(state, strict=True)
+    model = load_classifier(state, 'S60').backbone
+    assert model.out_indices == (2, )
     tokens = torch.randn(2, 16, 384)
     x = tokens.transpose(1, 2).reshape(2, 384, 4, 4)
     with torch.no_grad():
@@ -414,11 +456,10 @@ def test_patchconvnet_with_head_matches_official_head(tmp_path, s60, multi):
             seed=2))
     state, meta, log = convert(tmp_path, {'model': official}, patchconvnet,
                                with_head=True)
-    tokens = 1000 if multi else 1
-    model = ImageNetClassifier(
-        PatchConvNet(arch='S60', out_indices=(2, )), 384, pool='attention',
-        num_tokens=tokens).eval()
-    model.load_state_dict(state, strict=True)
+    arch = 'S60_multi' if multi else 'S60'
+    model = load_classifier(state, arch, with_head=True)
+    assert {k.split('.')[0] for k in state} == {'backbone', 'neck', 'head'}
+    assert meta['model'] == classifier_model_cfg(arch)
     if multi:
         assert meta['arch'] == 'S60_multi'
         assert any('stacked over {c}' in line and '2000 tensor(s)' in line
@@ -427,8 +468,9 @@ def test_patchconvnet_with_head_matches_official_head(tmp_path, s60, multi):
     x = torch.randn(2, 384, 3, 3)
     with torch.no_grad():
         torch.testing.assert_close(
-            model(x), official_head(official, x.flatten(2).transpose(1, 2),
-                                    multi), rtol=1e-4, atol=1e-4)
+            model(x, mode='tensor'),
+            official_head(official, x.flatten(2).transpose(1, 2), multi),
+            rtol=1e-4, atol=1e-4)
 
 
 def test_patchconvnet_bad_stack_fails():
@@ -436,7 +478,8 @@ def test_patchconvnet_bad_stack_fails():
     official.pop('head.17.bias')
     plan = patchconvnet.plan('S60_multi', True, official)
     with pytest.raises(ConversionError,
-                       match=r"0\.\.999 for 'fc.bias', index 17 is missing"):
+                       match=r"0\.\.999 for 'head.fc.bias', index 17 is "
+                       'missing'):
         apply_rules(official, plan.rules)
 
 
@@ -446,3 +489,61 @@ def test_two_keys_for_one_target_fail():
     with pytest.raises(ConversionError,
                        match="official keys 'a.0' and 'b' both become 'x'"):
         apply_rules(state, rules)
+
+
+def test_patchconvnet_backbone_file_loads_into_a_pyramid_backbone(
+        tmp_path, s60):
+    """A detection PatchConvNet (all four levels) loads the converted
+    trunk by prefix; its pyramid levels keep their initialisation."""
+    state, _, _ = convert(tmp_path, {'model': s60}, patchconvnet)
+    model = PatchConvNet(arch='S60', init_cfg=dict(
+        type='Pretrained', checkpoint=str(tmp_path / 'out.pth'),
+        prefix='backbone.'))
+    before = {k: v.clone() for k, v in model.state_dict().items()}
+    model.init_weights()
+    for key, value in model.state_dict().items():
+        if key.startswith('pyramid.'):
+            torch.testing.assert_close(value, before[key])
+        else:
+            torch.testing.assert_close(value, state['backbone.' + key])
+    assert any(k.startswith('pyramid.0.') for k in before)
+
+
+#: converter architecture -> its classification config
+CLASSIFICATION_CONFIGS = {
+    'cotnet50': 'cotnet50_8xb80_in1k.py',
+    'cotnet101': 'cotnet101_8xb56_in1k.py',
+    'cotnext50': 'cotnext50_8xb64_in1k.py',
+    'cotnext101': 'cotnext101_8xb64_in1k.py',
+    'se_cotnetd50': 'se-cotnetd50_8xb80_in1k.py',
+    'se_cotnetd101': 'se-cotnetd101_8xb64_in1k.py',
+    'se_cotnetd152': 'se-cotnetd152_8xb64_in1k.py',
+    'S60': 'patchconvnet-s60_32xb64_in1k.py',
+    'S120': 'patchconvnet-s120_32xb64_in1k.py',
+    'B60': 'patchconvnet-b60_32xb64_in1k.py',
+    'B120': 'patchconvnet-b120_32xb64_in1k.py',
+    'S60_multi': 'patchconvnet-s60-multi_32xb64_in1k.py',
+}
+
+
+@pytest.mark.parametrize('arch,config', CLASSIFICATION_CONFIGS.items(),
+                         ids=list(CLASSIFICATION_CONFIGS))
+def test_classification_config_model_is_the_converter_target(arch, config):
+    """The converted --with-head file loads strictly into the config's
+    model: same modules, same keys and shapes (training-only arguments,
+    such as the loss or drop path, may differ)."""
+    model = Config.fromfile(
+        osp.join(ROOT, 'configs', 'classification', config)).model.to_dict()
+    target = classifier_model_cfg(arch)
+    assert target['backbone'].items() <= model['backbone'].items()
+    assert model['neck'] == target['neck']
+    for key in ('type', 'num_classes', 'in_channels'):
+        assert model['head'][key] == target['head'][key], key
+    assert target_shapes(lambda: build_classifier(model)) == target_shapes(
+        lambda: build_classifier(target))
+
+
+@pytest.mark.parametrize('arch', ['resnet50', 'S60_multi_multi'])
+def test_unknown_classifier_arch_is_named(arch):
+    with pytest.raises(ConversionError, match=repr(arch)):
+        classifier_model_cfg(arch)

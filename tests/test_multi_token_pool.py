@@ -13,13 +13,13 @@ from matplotlib import colormaps
 
 from mmctx.analysis.attention_vis import (COLORBAR_WIDTH, TITLE_HEIGHT,
                                           InputGeometry, heatmap_figure_size)
-from mmctx.analysis.complexity import ImageNetClassifier
 from mmctx.analysis.inference import build_model, load_config
-from mmctx.models import AttentionPool, PatchConvNet, capture_attention
+from mmctx.converters import build_classifier
+from mmctx.models import AttentionPool, capture_attention
 from conftest import ROOT, randomize_
 
-CONFIG = osp.join(ROOT, 'configs', 'imagenet',
-                  'patchconvnet_s60_multi_in1k.py')
+CONFIG = osp.join(ROOT, 'configs', 'classification',
+                  'patchconvnet-s60-multi_32xb64_in1k.py')
 
 
 def ln(t, norm):
@@ -87,23 +87,35 @@ def test_one_token_keeps_its_shape_and_rule():
         AttentionPool(16, num_tokens=0)
 
 
+def tiny_multi_classifier(num_tokens: int = 4, num_classes: int = 4):
+    """A two-block PatchConvNet with ``num_tokens`` class tokens and the
+    per-class-token head, as mmpretrain's ImageClassifier."""
+    return build_classifier(dict(
+        type='ImageClassifier',
+        backbone=dict(type='PatchConvNet', arch=dict(embed_dims=16, depth=2),
+                      out_indices=(2, )),
+        neck=dict(type='AttentionPoolNeck', in_channels=16,
+                  num_tokens=num_tokens),
+        head=dict(type='MultiTokenClsHead', num_classes=num_classes,
+                  in_channels=16)))
+
+
 def test_per_class_classifier_scores_each_class_from_its_token():
-    model = randomize_(ImageNetClassifier(
-        PatchConvNet(arch=dict(embed_dims=16, depth=2), out_indices=(2, )),
-        16, num_classes=4, pool='attention', num_tokens=4)).eval()
+    model = randomize_(tiny_multi_classifier()).eval()
     images = torch.randn(2, 3, 48, 32)
     with torch.no_grad():
-        features = model.pool(model.backbone(images)[-1])
-        logits = model(images)
+        features = model.neck(model.backbone(images)[-1])
+        logits = model(images, mode='tensor')
+    fc = model.head.fc
     expected = torch.stack([
-        torch.stack([features[n, c] @ model.fc.weight[c] + model.fc.bias[c]
+        torch.stack([features[n, c] @ fc.weight[c] + fc.bias[c]
                      for c in range(4)]) for n in range(2)
     ])
     torch.testing.assert_close(logits, expected)
-    for kwargs in (dict(num_tokens=3), dict(num_tokens=4, pool='avg')):
-        with pytest.raises(ValueError, match='num_tokens must be 1, or'):
-            ImageNetClassifier(PatchConvNet(arch=dict(embed_dims=16, depth=2)),
-                               16, **dict(dict(num_classes=4), **kwargs))
+    model = tiny_multi_classifier(num_tokens=3)
+    with pytest.raises(ValueError, match=r'\(N, 4, 16\), got shape '
+                       r'\(2, 3, 16\)'):
+        model(images, mode='tensor')
 
 
 # ----------------------------------------------------------------------------
@@ -112,7 +124,9 @@ def test_per_class_classifier_scores_each_class_from_its_token():
 TINY = '''_base_ = [{config!r}]
 model = dict(
     backbone=dict(arch=dict(_delete_=True, embed_dims=16, depth=2)),
-    channels=16, num_classes=6, num_tokens=6)
+    neck=dict(in_channels=16, num_tokens=6),
+    head=dict(in_channels=16, num_classes=6))
+data_preprocessor = dict(num_classes=6)
 input_size = 64
 '''
 
@@ -148,12 +162,12 @@ def test_vis_attention_draws_one_panel_per_class_token(tmp_path, capsys):
     cv2.imwrite(image_path, np.zeros((96, 64, 3), np.uint8))
 
     paths = load_vis_tool().main([
-        str(config), checkpoint, image_path, '--layer', 'pool', '--classes',
+        str(config), checkpoint, image_path, '--layer', 'neck', '--classes',
         '1,4', '--out',
         str(tmp_path / 'vis')
     ])
     assert [osp.basename(p) for p in paths] == [
-        'pool_token1_head0.png', 'pool_token4_head0.png'
+        'neck_token1_head0.png', 'neck_token4_head0.png'
     ]
     printed = capsys.readouterr().out
     assert 'class 1: probability' in printed and 'class 4:' in printed
@@ -164,8 +178,8 @@ def test_vis_attention_draws_one_panel_per_class_token(tmp_path, capsys):
         [0.229, 0.224, 0.225])
     x[:] = (-mean / std).view(1, 3, 1, 1)
     with capture_attention(model) as maps, torch.no_grad():
-        model(x)
-    weights = maps['pool'][0].weights[0, 0]  # (tokens, 4 * 4)
+        model(x, mode='tensor')
+    weights = maps['neck'][0].weights[0, 0]  # (tokens, 4 * 4)
     geometry = InputGeometry((96, 64), (64, 64), (64, 64))
     drawn = [decode_heat(p, (96, 64)) for p in paths]
     expected = []

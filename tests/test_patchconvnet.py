@@ -10,7 +10,7 @@ import torch
 from mmdet.models.backbones import ResNet
 from torch.utils.checkpoint import checkpoint
 
-from mmctx.analysis.complexity import ImageNetClassifier
+from mmctx.converters import build_classifier, classifier_model_cfg
 from mmctx.models import AttentionPool, PatchConvNet, capture_attention
 from mmctx.models.backbones import patchconvnet
 from mmctx.models.backbones.patchconvnet import PatchConvBlock
@@ -199,11 +199,10 @@ def _num_params(*modules):
 @pytest.mark.parametrize('arch,millions', [('S60', 25.2), ('S120', 47.7),
                                            ('B60', 99.4)])
 def test_imagenet_model_matches_paper_parameter_count(arch, millions):
-    backbone = MODELS.build(
-        dict(type='PatchConvNet', arch=arch, out_indices=(2, )))
-    dims = backbone.embed_dims
-    classifier = ImageNetClassifier(backbone, dims, pool='attention')
-    assert isinstance(classifier.pool, AttentionPool)
+    # the model of the classification config (mmpretrain ImageClassifier)
+    classifier = build_classifier(classifier_model_cfg(arch))
+    assert isinstance(classifier.backbone, PatchConvNet)
+    assert isinstance(classifier.neck, AttentionPool)
     count = _num_params(classifier)
     assert abs(count / 1e6 - millions) <= 0.01 * millions
     assert round(count / 1e6, 1) == millions
@@ -370,11 +369,6 @@ def test_pool_rejects_wrong_channels_naming_the_shape():
         AttentionPool(16)(torch.randn(2, 8, 3, 3))
 
 
-def test_classifier_rejects_unknown_pool():
-    with pytest.raises(ValueError, match='pool'):
-        ImageNetClassifier(PatchConvNet(arch=TINY), 16, pool='max')
-
-
 # ----------------------------------------------------------------------------
 # AttentionPool
 
@@ -420,10 +414,19 @@ def test_pool_keeps_its_init_and_layer_scale():
     assert 0 < pool.cls_token.std() < 0.03
 
 
+def resnet50_classifier(neck: dict) -> torch.nn.Module:
+    return build_classifier(dict(
+        type='ImageClassifier', backbone=dict(type='mmdet.ResNet', depth=50),
+        neck=neck, head=dict(type='LinearClsHead', num_classes=1000,
+                             in_channels=2048)))
+
+
 def test_pool_on_resnet50_replaces_average_pooling():
-    classifier = ImageNetClassifier(ResNet(50), 2048, pool='attention')
-    baseline = ImageNetClassifier(ResNet(50), 2048)
-    assert baseline.pool is None  # avg: no extra module
+    classifier = resnet50_classifier(
+        dict(type='AttentionPoolNeck', in_channels=2048))
+    baseline = resnet50_classifier(dict(type='GlobalAveragePooling'))
+    assert type(classifier.backbone) is ResNet
+    assert _num_params(baseline.neck) == 0
     extra = _num_params(classifier) - _num_params(baseline)
     # LN x3, q/k/v/proj (4 C^2 + 4 C), MLP ratio 3 (6 C^2 + 4 C), 2 scales
     c = 2048
@@ -431,9 +434,9 @@ def test_pool_on_resnet50_replaces_average_pooling():
         + 2 * c
     classifier.eval()
     with capture_attention(classifier) as maps:
-        logits = classifier(torch.randn(2, 3, 64, 96))
+        logits = classifier(torch.randn(2, 3, 64, 96), mode='tensor')
     assert logits.shape == (2, 1000)
-    assert maps['pool'][0].weights.shape == (2, 1, 1, 2 * 3)
+    assert maps['neck'][0].weights.shape == (2, 1, 1, 2 * 3)
 
 
 def test_pool_is_registered():

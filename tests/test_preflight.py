@@ -1,6 +1,8 @@
 """tools/train.py and tools/test.py stop before building anything, with one
-message and exit status 2, when the config's data is missing or a
-pretrained checkpoint cannot be loaded (mmctx.preflight)."""
+message and exit status 2, when the config's data is missing or unusable
+(ImageNet-layout class folders and labels) or a pretrained checkpoint
+cannot be loaded; tools/test.py also stops on a checkpoint that does not
+fit the built model (mmctx.preflight)."""
 import argparse
 import os.path as osp
 import re
@@ -9,18 +11,24 @@ import subprocess
 import sys
 
 import pytest
+import torch
 from mmengine.config import Config, DictAction
 
 from mmctx import preflight
+from mmctx.compat import UntrustedCheckpointError
 from mmctx.launch import read_config
 from mmctx.preflight import (DataPath, check_or_exit, checkpoint_entries,
-                             checkpoint_problem, data_overrides, data_paths,
-                             host_reachable, problems_message)
+                             checkpoint_fit_message, checkpoint_problem,
+                             data_overrides, data_paths, dataset_paths,
+                             folder_source, host_reachable, problems_message)
 
 from conftest import ROOT
+from imagenet_folder import CLASSES, write_tiny_imagenet
 
-MASK_RCNN = osp.join(ROOT, 'configs', 'gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py')
-UPERNET = osp.join(ROOT, 'configs', 'gcnet/upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py')
+MASK_RCNN = osp.join(ROOT, 'configs', 'gcnet',
+                     'mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py')
+UPERNET = osp.join(ROOT, 'configs', 'gcnet',
+                   'upernet_r50-gcb-r16-c3-c5_4xb4-160k_ade20k-512x512.py')
 DEMO = osp.join(ROOT, 'configs', 'demo')
 MASK_RCNN_DEMO = osp.join(DEMO, 'mask_rcnn_gc_r50_fpn_demo.py')
 UPERNET_DEMO = osp.join(DEMO, 'upernet_gc_r50_ade20k_demo.py')
@@ -262,3 +270,277 @@ def test_host_reachable():
         port = server.getsockname()[1]
         assert host_reachable('127.0.0.1', port)
     assert not host_reachable('127.0.0.1', port)
+
+
+# --- mmpretrain's ImageNet folder layout -----------------------------------
+
+IMAGENET_BASE = """\
+_base_ = ['mmpretrain::_base_/datasets/imagenet_bs32.py']
+default_scope = 'mmpretrain'
+model = dict(type='ImageClassifier',
+             head=dict(type='LinearClsHead', num_classes=1000))
+val_cfg = dict()
+test_cfg = dict()
+"""
+
+
+def test_imagenet_config_without_data(tmp_path, monkeypatch):
+    (tmp_path / 'in1k.py').write_text(IMAGENET_BASE)
+    monkeypatch.chdir(tmp_path)
+    message = problems_message(read_config('in1k.py'), 'train')
+    assert message.splitlines() == [
+        'error: in1k.py reads ImageNet data that is not there:',
+        '  data/imagenet/train/  (missing)',
+        '  data/imagenet/val/    (missing)',
+        'How to get it: README.md, section "Real data layout". If it is '
+        'elsewhere, add:',
+        '  --cfg-options train_dataloader.dataset.data_root=/path/to/'
+        'imagenet val_dataloader.dataset.data_root=/path/to/imagenet',
+    ]
+    write_tiny_imagenet(str(tmp_path / 'data' / 'imagenet'))
+    # there now, but with 3 class folders for 1000 ImageNet classes
+    message = problems_message(read_config('in1k.py'), 'train')
+    assert 'not there' not in message
+    assert ('error: in1k.py: data/imagenet/train/ (train_dataloader.dataset.'
+            'split) has 3 class folders, but model.head.num_classes=1000.'
+            ) in message
+    assert ("data/imagenet/train/ (train_dataloader.dataset.split) has 3 "
+            "class folders, but ImageNet's default class list "
+            '(train_dataloader.dataset.classes unset) has 1000 classes '
+            '(mmpretrain stops on this).') in message
+    assert problems_message(read_config('in1k.py'), 'test') == ''
+
+
+def imagenet_cfg(root, head=3, topk=(1, 2), train=None, val=None):
+    """A classifier config reading the tiny set at ``root``."""
+    common = dict(type='ImageNet', data_root=str(root), classes=CLASSES)
+    val_loader = dict(dataset=dict(common, split='val'))
+    val_loader['dataset'].update(val or {})
+    return Config(dict(
+        model=dict(type='ImageClassifier',
+                   head=dict(type='LinearClsHead', num_classes=head)),
+        train_dataloader=dict(
+            dataset=dict(common, split='train', **(train or {}))),
+        val_dataloader=val_loader, val_cfg=dict(),
+        val_evaluator=dict(type='Accuracy', topk=topk),
+        test_dataloader=val_loader,
+        test_evaluator=dict(type='Accuracy', topk=topk)),
+        cfg_text='# cls.py', filename='cls.py')
+
+
+@pytest.fixture
+def imagenet(tmp_path):
+    """The tiny set (train/ class folders, flat val/ with meta/val.txt)."""
+    root = tmp_path / 'imagenet'
+    write_tiny_imagenet(str(root))
+    return root
+
+
+@pytest.mark.parametrize('stage', ['train', 'test'])
+def test_tiny_imagenet_passes(imagenet, stage):
+    assert problems_message(imagenet_cfg(imagenet), stage) == ''
+
+
+def test_flat_folder_without_meta_file_names_it(imagenet):
+    (imagenet / 'meta' / 'val.txt').unlink()
+    assert problems_message(imagenet_cfg(imagenet), 'test').splitlines() == [
+        f'error: cls.py: {imagenet}/val/ (test_dataloader.dataset.split) '
+        f'holds no class folders, and there is no annotation file '
+        f'{imagenet}/meta/val.txt (which test_dataloader.dataset.split reads '
+        'when it exists).',
+        f'  Write {imagenet}/meta/val.txt (one "<image path relative to '
+        f'{imagenet}/val/> <label>" line per image), put the images in one '
+        'folder per class, or name another file: --cfg-options '
+        'test_dataloader.dataset.ann_file=/path/to/annotations.txt',
+    ]
+    cfg = imagenet_cfg(imagenet, val=dict(split='', data_prefix='val'))
+    assert problems_message(cfg, 'test').splitlines()[0] == (
+        f'error: cls.py: {imagenet}/val/ (test_dataloader.dataset.'
+        'data_prefix) holds no class folders, and test_dataloader.dataset.'
+        'ann_file is empty.')
+    assert problems_message(imagenet_cfg(imagenet, val=dict(
+        ann_file=str(imagenet / 'gone.txt'))), 'test') == (
+        f'error: cls.py reads ImageNet data that is not there:\n'
+        f'  {imagenet}/val/\n'
+        f'  {imagenet}/gone.txt  (missing)\n'
+        'How to get it: README.md, section "Real data layout". If it is '
+        'elsewhere, add:\n'
+        '  --cfg-options test_dataloader.dataset.data_root=/path/to/imagenet')
+    test_split = imagenet_cfg(imagenet, val=dict(split='test',
+                                                 data_prefix='val'))
+    assert problems_message(test_split, 'test') == ''  # labels not read
+
+
+def test_empty_class_folders_are_named(imagenet):
+    (imagenet / 'train' / 'grey').mkdir()
+    (imagenet / 'train' / 'amber' / 'notes').mkdir(parents=True)
+    (imagenet / 'train' / 'amber' / 'notes' / 'readme.txt').write_text('')
+    (imagenet / 'train' / 'red' / 'deeper').mkdir()
+    message = problems_message(imagenet_cfg(imagenet, head=5), 'train')
+    assert message.splitlines()[:2] == [
+        f'error: cls.py: 2 of the 5 class folders of {imagenet}/train/ '
+        f'(train_dataloader.dataset.split) hold no images: '
+        f'{imagenet}/train/amber/, {imagenet}/train/grey/.',
+        '  mmpretrain would only warn and keep each as a class without '
+        'samples; an empty class folder usually means an incomplete copy. '
+        'Add the images (.jpg, .jpeg, .png, .ppm, .bmp, .pgm, .tif) or '
+        'remove the folders.',
+    ]
+    assert 'model.head.num_classes' not in message
+    assert (f'{imagenet}/train/ (train_dataloader.dataset.split) has 5 class'
+            ' folders, but train_dataloader.dataset.classes has 3 classes'
+            ) in message
+
+
+def test_class_count_must_match_head_and_class_list(imagenet):
+    message = problems_message(imagenet_cfg(imagenet, head=4), 'train')
+    assert message.splitlines() == [
+        f'error: cls.py: {imagenet}/train/ (train_dataloader.dataset.split) '
+        'has 3 class folders, but model.head.num_classes=4. Labels are the '
+        'indices of the sorted class folders, so the two must agree.',
+        '  Point the dataset at the data of this model, or use a config '
+        'whose head has 3 classes.',
+    ]  # val labels 0..2 are in range for 4 classes
+    cfg = imagenet_cfg(imagenet, train=dict(
+        metainfo=dict(classes=['a', 'b'])))
+    assert (f'{imagenet}/train/ (train_dataloader.dataset.split) has 3 class '
+            'folders, but train_dataloader.dataset.metainfo.classes has 2 '
+            'classes') in problems_message(cfg, 'train')
+    (imagenet / 'names.txt').write_text('a\nb\nc\nd\n')
+    cfg = imagenet_cfg(imagenet, train=dict(classes=str(imagenet /
+                                                        'names.txt')))
+    assert (f'but train_dataloader.dataset.classes ({imagenet}/names.txt) '
+            'has 4 classes') in problems_message(cfg, 'train')
+
+
+def test_annotation_lines_are_checked(imagenet):
+    ann = imagenet / 'meta' / 'val.txt'
+    lines = ann.read_text().splitlines()
+    lines[1] = 'val_1.png 3'
+    lines[4] = 'val_4.png -1'
+    lines[6] = 'val_6.png'
+    ann.write_text('\n'.join(lines) + '\n\n')
+    message = problems_message(imagenet_cfg(imagenet), 'test')
+    assert message.splitlines() == [
+        f"error: cls.py: {ann} (test_dataloader.dataset.split) line 7: "
+        "'val_6.png' is not \"<image path> <label>\" (an integer label "
+        'after the last space); 2 of its 13 lines are like this.',
+        f'error: cls.py: {ann} (test_dataloader.dataset.split) line 2: '
+        'label 3 is outside 0..2 (model.head.num_classes=3); 2 of its 13 '
+        'lines are.',
+    ]
+    cfg = imagenet_cfg(imagenet, val=dict(ann_file='meta/val.txt'))
+    assert f'{ann} (test_dataloader.dataset.ann_file) line 2: label 3' in \
+        problems_message(cfg, 'test')
+    ann.write_text('')
+    assert problems_message(imagenet_cfg(imagenet), 'test') == (
+        f'error: cls.py: {ann} (test_dataloader.dataset.split) is empty; it '
+        'should hold one "<image path> <label>" line per image.')
+
+
+def test_topk_above_the_number_of_classes(imagenet):
+    cfg = imagenet_cfg(imagenet, topk=(1, 5))
+    assert problems_message(cfg, 'test').splitlines() == [
+        'error: cls.py: test_evaluator.topk=(1, 5) asks for top-5 accuracy, '
+        "but model.head.num_classes=3 (mmpretrain's Accuracy fails on it "
+        'after the whole run).',
+        '  --cfg-options test_evaluator.topk=1',
+    ]
+    assert 'val_evaluator.topk=(1, 5)' in problems_message(cfg, 'train')
+    cfg.test_evaluator = [dict(type='Accuracy', topk=4),
+                          dict(type='SingleLabelMetric')]
+    assert '  --cfg-options test_evaluator.0.topk=1' in problems_message(
+        cfg, 'test')
+
+
+def test_custom_dataset_prefix_forms(imagenet):
+    folder = dict(type='mmpretrain.CustomDataset', data_root=str(imagenet),
+                  data_prefix='train')
+    source = folder_source('d', folder)
+    assert (source.folder, source.folder_key, source.ann_file,
+            source.classes) == (f'{imagenet}/train', 'd.data_prefix', '',
+                                None)
+    assert [(p.field, p.path) for p in dataset_paths('d', folder)] == [
+        ('data_prefix', f'{imagenet}/train')]
+    listed = dict(folder, data_prefix=dict(img_path='val'),
+                  ann_file='meta/val.txt', split='ignored')
+    source = folder_source('d', listed)
+    assert (source.folder, source.folder_key, source.ann_file,
+            source.ann_key) == (f'{imagenet}/val', 'd.data_prefix.img_path',
+                                f'{imagenet}/meta/val.txt', 'd.ann_file')
+    assert folder_source('d', dict(type='CocoDataset')) is None
+    other = dict(type='X', data_root='r', data_prefix='imgs')
+    assert [(p.field, p.path) for p in dataset_paths('d', other)] == [
+        ('data_prefix', 'r/imgs')]
+
+
+# --- checkpoints of another architecture -----------------------------------
+
+class Tiny(torch.nn.Module):
+    """A backbone, a head and (optionally) an auxiliary head."""
+
+    def __init__(self, classes=3, auxiliary=False):
+        super().__init__()
+        self.backbone = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3),
+                                            torch.nn.BatchNorm2d(4))
+        self.head = torch.nn.Linear(4, classes)
+        if auxiliary:
+            self.auxiliary_head = torch.nn.Linear(4, classes)
+
+
+def fit(tmp_path, model, state, **extra):
+    path = tmp_path / 'w.pth'
+    torch.save(dict(state_dict=state, meta=dict(iter=1), **extra), path)
+    return checkpoint_fit_message(model, str(path), 'c.py')
+
+
+def test_checkpoint_that_fits_passes(tmp_path):
+    model = Tiny()
+    state = model.state_dict()
+    assert fit(tmp_path, model, state) == ''
+    extra = {f'module.{key}': value for key, value in state.items()
+             if 'num_batches_tracked' not in key}
+    extra.update({'data_preprocessor.mean': torch.zeros(3, 1, 1),
+                  'ema_backbone_0_weight': torch.zeros(4, 3, 3, 3),
+                  'auxiliary_head.weight': torch.zeros(3, 4)})
+    assert fit(tmp_path, model, extra,
+               ema_state_dict=dict(steps=torch.tensor(1))) == ''
+    state = Tiny(auxiliary=True).state_dict()  # trained with one
+    assert fit(tmp_path, model, state) == ''
+    assert fit(tmp_path, Tiny(auxiliary=True), model.state_dict()) == ''
+
+
+def test_checkpoint_of_another_architecture_is_described(tmp_path):
+    model = Tiny()
+    state = Tiny(classes=5).state_dict()
+    assert fit(tmp_path, model, state).splitlines() == [
+        f'error: {tmp_path}/w.pth does not fit the model of c.py:',
+        '  2 shapes differ: head.weight: checkpoint (5, 4) vs model (3, 4),'
+        ' head.bias: checkpoint (5,) vs model (3,)',
+        'Testing it would leave those weights random. Test it with the '
+        'config it was trained with (or converted for).',
+    ]
+    backbone_only = {key: value for key, value in state.items()
+                     if key.startswith('backbone.')}
+    backbone_only['fc.weight'] = torch.zeros(3, 4)
+    assert fit(tmp_path, model, backbone_only).splitlines()[1:4] == [
+        '  2 of 8 model keys missing: head.weight, head.bias',
+        '  1 checkpoint keys the model does not have: fc.weight',
+        '  It holds no head weights at all: a backbone-only checkpoint? '
+        '(tools/model_converters/ add the neck and head with --with-head.)',
+    ]
+    renamed = {f'net.{key}': value for key, value in state.items()}
+    message = fit(tmp_path, model, renamed)
+    assert ('  8 of 8 model keys missing: backbone.0.weight, backbone.0.bias,'
+            ' backbone.1.weight and 5 more') in message
+    assert '  9 checkpoint keys the model does not have: net.backbone.0.' \
+        'weight, net.backbone.0.bias, net.backbone.1.weight and 6 more' \
+        in message
+    assert 'backbone-only' not in message
+
+
+def test_checkpoint_fit_uses_the_safe_loader(tmp_path):
+    path = tmp_path / 'odd.pth'
+    torch.save(dict(state_dict=Tiny().state_dict(), meta=Tiny()), path)
+    with pytest.raises(UntrustedCheckpointError, match='--trust-checkpoint'):
+        checkpoint_fit_message(Tiny(), str(path), 'c.py')

@@ -202,3 +202,77 @@ def test_state_dict_errors_name_the_key():
         with pytest.raises(argparse.ArgumentTypeError,
                            match=f'N or HxW.*{bad[-3:]}'):
             tool.parse_spec(bad)
+
+
+def test_cli_keeps_the_image_classifier_layout(tmp_path):
+    """An mmpretrain ImageClassifier checkpoint (backbone, neck-less GAP,
+    linear head, optimizer state): tables under ``backbone.`` resized,
+    the head passed through, the layout kept for ``prefix='backbone.'``."""
+    from mmengine.registry import init_default_scope
+    from mmpretrain.registry import MODELS
+    init_default_scope('mmpretrain')
+    classifier = MODELS.build(dict(
+        type='ImageClassifier',
+        backbone=dict(type='BoTNet', depth=50, base_channels=8, max_size=16,
+                      out_indices=(3, )),
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(type='LinearClsHead', num_classes=3, in_channels=256)))
+    state = randomize_(classifier).state_dict()
+    src, dst = tmp_path / 'cls.pth', tmp_path / 'cls_tables.pth'
+    torch.save({'state_dict': state, 'meta': dict(iter=2),
+                'optimizer': dict(state={}, param_groups=[])}, src)
+    run_tool(ROOT, sys.executable, TOOL, str(src), str(dst), '--input-size',
+             '96')
+    written = load_local_checkpoint(str(dst))['state_dict']
+    expected, _ = resize_relative_tables(dict(state), BOT_EXTENTS)
+    assert written.keys() == state.keys()
+    assert {k.split('.')[0] for k in written} == {'backbone', 'head'}
+    for key, value in expected.items():
+        assert torch.equal(written[key], value), key
+    assert not torch.equal(written['backbone.layer4.1.conv2.rel_h'],
+                           state['backbone.layer4.1.conv2.rel_h'])
+    assert torch.equal(written['head.fc.weight'], state['head.fc.weight'])
+    backbone = BoTNet(depth=50, base_channels=8, max_size=16)
+    backbone.load_state_dict({k[len('backbone.'):]: v
+                              for k, v in written.items()
+                              if k.startswith('backbone.')})
+
+
+def test_max_size_lengthens_tables_for_the_loading_model(tmp_path):
+    """A BoTNet classifier built with max_size=14 (exact at 224) loads into
+    the detection BoTNet (max_size=84) after --max-size 84: the same
+    output at the trained size, untrained offsets filled."""
+    small = randomize_(BoTNet(depth=50, base_channels=8, max_size=6),
+                       0.3).eval()
+    state = {f'backbone.{k}': v for k, v in small.state_dict().items()}
+    src, dst = tmp_path / 'small.pth', tmp_path / 'grown.pth'
+    torch.save({'state_dict': state}, src)
+    output = run_tool(ROOT, sys.executable, TOOL, str(src), str(dst),
+                      '--input-size', '96', '--max-size', '16')
+    assert 'backbone.layer4.0.conv2.rel_h: 11 -> 31 rows (max_size 6 -> ' \
+        '16)' in output
+    grown = load_local_checkpoint(str(dst))['state_dict']
+    assert load_local_checkpoint(str(dst))['meta']['max_sizes'] == {
+        '': (16, 16)}
+    table = grown['backbone.layer4.1.conv2.rel_w']
+    assert table.shape == (31, small.layer4[1].conv2.rel_w.shape[1])
+    trained = state['backbone.layer4.1.conv2.rel_w'][5 - 2:5 + 3]
+    assert torch.equal(table[15 - 2:15 + 3], trained)
+    assert torch.equal(table[:13], trained[0].expand(13, -1))
+    big = small_botnet().eval()
+    big.load_state_dict({k[len('backbone.'):]: v for k, v in grown.items()})
+    with torch.no_grad():
+        x = torch.randn(1, 3, 96, 96)
+        for ours, ref in zip(big(x), small(x)):
+            torch.testing.assert_close(ours, ref, rtol=0, atol=0)
+
+
+def test_max_size_only_grows_tables():
+    tool = load_tool()
+    with pytest.raises(ValueError, match=r'rel_h: --max-size 3 is below '
+                       r"the table's own max_size \(5, shape \(9, 2\)\)"):
+        tool.grow_table(torch.zeros(9, 2), 3, 'layer4.0.conv2.rel_h')
+    with pytest.raises(ValueError, match=r'rel_w: .*shape \(8, 2\)'):
+        tool.grow_table(torch.zeros(8, 2), 9, 'layer4.0.conv2.rel_w')
+    assert torch.equal(tool.grow_table(torch.arange(3.)[:, None], 4),
+                       torch.tensor([0., 0., 0., 1., 2., 2., 2.])[:, None])

@@ -12,9 +12,8 @@ from mmdet.registry import MODELS as MMDET_MODELS
 from mmseg.registry import MODELS as MMSEG_MODELS
 from torch.nn.modules.batchnorm import _BatchNorm
 
-from mmctx.analysis.complexity import ImageNetClassifier
 from mmctx.models import CoTLayer, CtxResNet
-from mmctx.converters import apply_rules, cotnet
+from mmctx.converters import apply_rules, build_classifier, cotnet
 from mmctx.models.backbones.se_cotnetd import (AntiAliasedCoTLayer,
                                                BlurPool2d, SECoTNetD, SEConv)
 from official_cotnet_keys import (SE_COTNETD_LAYERS, num_parameters,
@@ -30,9 +29,12 @@ def as_double(state: dict) -> dict:
 
 
 def converted(official: dict, depth: int = 50) -> dict:
-    """Official tensors under mmctx keys, by the converter's rules."""
+    """Official tensors under mmctx backbone keys, by the converter's rules
+    (which write them under ``backbone.``, stripped here)."""
     rules = cotnet.plan(f'se_cotnetd{depth}').rules
-    return dict(apply_rules(official, rules).state_dict)
+    state = apply_rules(official, rules).state_dict
+    assert all(key.startswith('backbone.') for key in state)
+    return {key[len('backbone.'):]: value for key, value in state.items()}
 
 
 @pytest.fixture(scope='module')
@@ -167,7 +169,9 @@ def official_forward(x, sd, depth):
 @pytest.mark.parametrize('depth', [50, 101, 152])
 def test_parameter_count_equals_official(request, depth):
     assert num_parameters(se_cotnetd_shapes(depth)) == OFFICIAL_PARAMS[depth]
-    model = ImageNetClassifier(build(request, depth), 2048)
+    with torch.device('meta'):  # the classification config's model
+        model = build_classifier(cotnet.model_cfg(f'se_cotnetd{depth}'))
+    assert isinstance(model.backbone, SECoTNetD)
     assert sum(p.numel() for p in model.parameters()) == \
         OFFICIAL_PARAMS[depth]
 
@@ -314,10 +318,13 @@ def test_pretrained_init_cfg_loads_a_converted_checkpoint(
         for k, v in converted(official50).items()
     }
     path = tmp_path / 'se_cotnetd50_mmctx.pth'
-    torch.save({'state_dict': state, 'meta': {}}, path)
+    # the converter's layout: mmpretrain ImageClassifier keys
+    torch.save({'state_dict': {'backbone.' + k: v
+                               for k, v in state.items()}, 'meta': {}}, path)
     model = MODELS.build(
         dict(type='SECoTNetD', depth=50,
-             init_cfg=dict(type='Pretrained', checkpoint=str(path))))
+             init_cfg=dict(type='Pretrained', checkpoint=str(path),
+                           prefix='backbone.')))
     model.init_weights()
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, state[key])

@@ -1,11 +1,15 @@
 """End-to-end: demo data -> train -> test from checkpoint -> resume, for
 the demo GC Mask R-CNN and GC UperNet; a 2-process gloo run; safe
-checkpoint loading."""
+checkpoint loading; tools/test.py stops on a checkpoint of another
+model."""
 import collections
+import importlib.util
 import os
 import os.path as osp
 import pickle
+import re
 import socket
+import subprocess
 import sys
 
 import pytest
@@ -116,6 +120,64 @@ def test_mixer_demo_train_test(workspace, config, metric, options):
                       str(work / 'iter_2.pth'), '--work-dir',
                       str(work / 'test'), *options)
     assert metric in output
+
+
+@pytest.mark.parametrize('config', [MASK_RCNN, UPERNET],
+                         ids=['mmdet', 'mmseg'])
+def test_checkpoint_of_another_model_stops_the_test(workspace, config):
+    path = workspace / 'classifier.pth'
+    torch.save(dict(state_dict=collections.OrderedDict(
+        [('fc.weight', torch.zeros(10, 8)), ('fc.bias', torch.zeros(10))])),
+        path)
+    proc = subprocess.run(
+        [sys.executable, osp.join(ROOT, 'tools', 'test.py'), config,
+         str(path), '--work-dir', str(workspace / 'misfit')],
+        cwd=workspace, capture_output=True, text=True, timeout=900)
+    output = proc.stdout + proc.stderr
+    assert proc.returncode == 2, output[-3000:]
+    assert 'Traceback' not in output
+    assert f'error: {path} does not fit the model of {config}:' in output
+    missing = re.search(r'\n  (\d+) of (\d+) model keys missing: backbone\.',
+                        output)
+    assert missing and missing.group(1) == missing.group(2)
+    assert '  2 checkpoint keys the model does not have: fc.weight, fc.bias' \
+        in output
+
+
+def load_test_tool():
+    """tools/test.py as a module."""
+    spec = importlib.util.spec_from_file_location(
+        'mmctx_test_tool', osp.join(ROOT, 'tools', 'test.py'))
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def test_classification_outputs_and_summary():
+    tool = load_test_tool()
+    cfg = Config(dict(
+        default_scope='mmpretrain',
+        default_hooks=dict(visualization=dict(type='VisualizationHook',
+                                              enable=False)),
+        test_evaluator=dict(type='Accuracy', topk=(1, 5))))
+    tool.configure_outputs(cfg, 'preds.pkl', 'vis')
+    assert cfg.default_hooks.visualization == dict(
+        type='VisualizationHook', enable=True, out_dir='vis', interval=1)
+    assert cfg.test_evaluator == [
+        dict(type='Accuracy', topk=(1, 5)),
+        dict(type='DumpResults', out_file_path='preds.pkl')]
+    with pytest.raises(ValueError, match='--out preds.json: .* .pkl'):
+        tool.configure_outputs(cfg, 'preds.json', None)
+    with pytest.raises(ValueError, match='--show-dir v: .* no default_'):
+        tool.configure_outputs(Config(dict(default_scope='mmpretrain')),
+                               None, 'v')
+    assert tool.accuracy_summary({
+        'accuracy/top5': 93.214, 'accuracy/top1': 76.5, 'data_time': 0.1
+    }) == 'top-1 76.50  top-5 93.21'
+    with pytest.raises(ValueError, match='--show-dir v: .* no default_'):
+        tool.configure_outputs(Config(dict(default_scope='mmpretrain')),
+                               None, 'v')
+    assert tool.accuracy_summary({'coco/bbox_mAP': 0.5}) == ''
 
 
 def _free_port() -> int:

@@ -1,11 +1,18 @@
-"""Train an mmdet or mmseg model from a config.
+"""Train an mmdet, mmseg or mmpretrain (classification) model from a
+config.
 
 Checkpoints are saved by mmctx's ``CrashSafeCheckpointHook`` (the config's
 checkpoint hook arguments are kept): a kill during a save never loses the
-previous checkpoint.
+previous checkpoint. Before anything is built the config's data and
+pretrained weights are checked (:mod:`mmctx.preflight`; for classification
+also the ImageNet-layout class folders or ``meta/<split>.txt`` labels
+against ``model.head.num_classes``); a problem stops the run with one
+message and exit status 2.
 
-Example:
-    python tools/train.py configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
+Examples:
+    python tools/train.py \
+        configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
+    python tools/train.py configs/classification/cotnet50_8xb80_in1k.py
     python tools/train.py CONFIG --resume            # latest checkpoint
     python tools/train.py CONFIG --resume CHECKPOINT
 """

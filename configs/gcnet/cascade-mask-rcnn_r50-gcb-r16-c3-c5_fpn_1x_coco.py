@@ -1,5 +1,6 @@
 # Cascade Mask R-CNN R50-FPN 1x with GC blocks (ratio 1/16) in c3-c5.
-# Only the backbone differs from baselines/cascade-mask-rcnn_r50_fpn_1x_coco.py.
+# Only the backbone differs from
+# baselines/cascade-mask-rcnn_r50_fpn_1x_coco.py.
 _base_ = 'mmdet::cascade_rcnn/cascade-mask-rcnn_r50_fpn_1x_coco.py'
 custom_imports = dict(imports=['mmctx'], allow_failed_imports=False)
 model = dict(

@@ -1,4 +1,4 @@
-"""Parameters and FLOPs of a full detector or segmentor config.
+"""Parameters and FLOPs of a full detector, segmentor or classifier config.
 
 What is counted follows mmdet's and mmseg's ``tools/analysis_tools/
 get_flops.py``: the data preprocessor prepares one image, then the model's
@@ -15,13 +15,18 @@ mmctx's handles for the attention and aggregation ops, see
 - mmseg: backbone and decode head; the auxiliary head (training only) is
   removed, from the parameters too, as mmseg's tool does.
 
+- mmpretrain: the ``ImageClassifier``'s ``'tensor'`` mode forward
+  (backbone, neck, head: the class scores) on one normalised image at the
+  config's test input size, as mmpretrain's ``get_flops`` tool counts it
+  (see :func:`mmctx.analysis.inference.classifier_input_hw`).
+
 Parameters are those of the whole model as built (minus mmseg's auxiliary
 head). The backbone is also counted alone on the same input: its share does
 not depend on proposal counts and is where the attention blocks differ.
 One multiply-add counts as one FLOP.
 """
 from dataclasses import dataclass
-from typing import Any, List, Tuple
+from typing import Any, List, Optional, Tuple
 
 import torch
 from mmengine.config import Config
@@ -31,7 +36,7 @@ from mmseg.structures import SegDataSample
 from torch import nn
 
 from .complexity import count
-from .inference import build_model
+from .inference import build_model, classifier_input_hw
 
 #: Data-sample class of each scope.
 _SAMPLES = {'mmdet': DetDataSample, 'mmseg': SegDataSample}
@@ -42,11 +47,13 @@ class TensorModeForward(nn.Module):
     for the jit tracer.
 
     Args:
-        model: An mmdet detector or mmseg segmentor.
-        data_samples: Samples matching the inputs.
+        model: An mmdet detector, mmseg segmentor or mmpretrain classifier.
+        data_samples: Samples matching the inputs (``None`` for a
+            classifier).
     """
 
-    def __init__(self, model: nn.Module, data_samples: List[Any]) -> None:
+    def __init__(self, model: nn.Module,
+                 data_samples: Optional[List[Any]]) -> None:
         super().__init__()
         self.model = model
         self.data_samples = data_samples
@@ -79,19 +86,53 @@ class Complexity:
     backbone_flops: int
 
 
+def classifier_complexity(cfg: Config,
+                          hw: Optional[Tuple[int, int]] = None,
+                          seed: int = 0) -> Complexity:
+    """Parameters and FLOPs of an mmpretrain ``ImageClassifier`` config.
+
+    Args:
+        cfg: Config from :func:`mmctx.analysis.inference.load_config`,
+            with ``default_scope='mmpretrain'``.
+        hw: Input (height, width); default: the config's test input size
+            (:func:`mmctx.analysis.inference.classifier_input_hw`).
+        seed: Seed of the construction weights and the random image.
+
+    Returns:
+        The counts of the model (class scores) and of its backbone.
+
+    Raises:
+        ValueError: If the config's ``default_scope`` is not mmpretrain.
+    """
+    if cfg.get('default_scope') != 'mmpretrain':
+        raise ValueError(f'classifier_complexity needs a config with '
+                         f"default_scope='mmpretrain', got default_scope="
+                         f"{cfg.get('default_scope')!r}")
+    hw = tuple(hw) if hw is not None else classifier_input_hw(cfg)
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(seed)
+        model = build_model(cfg)
+        image = torch.randn((1, 3) + hw)
+    params, flops = count(TensorModeForward(model, None), (image, ))
+    return Complexity(params, flops, *count(model.backbone, (image, )))
+
+
 def config_complexity(cfg: Config, hw: Tuple[int, int],
                       seed: int = 0) -> Complexity:
     """Parameters and FLOPs of ``cfg.model`` on one random ``hw`` image.
 
     Args:
         cfg: Config from :func:`mmctx.analysis.inference.load_config`.
-        hw: Image size (height, width) before the preprocessor's padding.
+        hw: Image size (height, width) before the preprocessor's padding
+            (mmdet, mmseg) or the classifier's input size (mmpretrain).
         seed: Seed of the construction weights and the random image (the
             RPN's proposals, hence RoI-head FLOPs, depend on both).
 
     Returns:
         The counts of the model and of its backbone.
     """
+    if cfg.get('default_scope') == 'mmpretrain':
+        return classifier_complexity(cfg, hw, seed)
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(seed)
         model = build_model(cfg)

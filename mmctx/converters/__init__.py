@@ -1,14 +1,17 @@
-"""Official ImageNet checkpoints -> mmctx checkpoints (see
-``tools/model_converters/``). Pure functions: no network, no official code."""
+"""Official ImageNet checkpoints -> mmctx checkpoints in the layout of
+mmpretrain's ``ImageClassifier`` (see ``tools/model_converters/``). Pure
+functions: no network, no official code."""
 from . import cotnet, patchconvnet
+from .classifier import classifier_model_cfg
 from .common import (ConversionError, Conversion, Plan, Rule, apply_rules,
-                     check_against, convert_checkpoint, read_checkpoint,
-                     save_checkpoint, select_state_dict, strip_prefix,
-                     target_shapes)
+                     build_classifier, check_against, convert_checkpoint,
+                     describe_model, read_checkpoint, save_checkpoint,
+                     select_state_dict, strip_prefix, target_shapes)
 
 __all__ = [
     'ConversionError', 'Conversion', 'Plan', 'Rule', 'apply_rules',
-    'check_against', 'convert_checkpoint', 'cotnet', 'patchconvnet',
+    'build_classifier', 'check_against', 'classifier_model_cfg',
+    'convert_checkpoint', 'cotnet', 'describe_model', 'patchconvnet',
     'read_checkpoint', 'save_checkpoint', 'select_state_dict',
     'strip_prefix', 'target_shapes'
 ]

@@ -16,6 +16,14 @@ A conversion is a chain of pure steps, each usable on its own:
 6. :func:`save_checkpoint` writes an mmengine checkpoint
    ``{'state_dict': ..., 'meta': ...}``.
 
+The target is always mmpretrain's ``ImageClassifier``, built by
+:func:`build_classifier` from the model dict of the matching
+``configs/classification/`` config: the converted keys are those of that
+classifier, ``backbone.*`` always and, with the classifier kept,
+``neck.*`` and ``head.fc.*``. Detection and segmentation backbones load
+such a file with ``init_cfg=dict(type='Pretrained', checkpoint=...,
+prefix='backbone.')``.
+
 Rules are written as key templates: ``'layer{s}.{b}.conv2.bn.{p}'`` ->
 ``'layer{s}.{b}.conv2.norm.{p}'``. A placeholder ``{name}`` matches one
 dot-free key part, ``{name:regex}`` whatever the regex matches; the
@@ -23,16 +31,18 @@ destination reuses the placeholders. Templates run both ways, so a missing
 target key is reported with the official key it would come from.
 """
 import argparse
+import copy
 import os
 import os.path as osp
 import pickle
 import re
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from typing import (Callable, Dict, Iterable, List, Mapping, Optional,
-                    Sequence, Tuple)
+from typing import (Callable, Dict, List, Mapping, Optional, Sequence,
+                    Tuple)
 
 import torch
+from mmengine.registry import DefaultScope
 from torch import nn
 
 from ..compat import load_local_checkpoint, trust_checkpoints
@@ -335,20 +345,14 @@ def _source_of(key: str, rules: Sequence[Rule]) -> str:
 
 
 def check_against(conversion: Conversion, shapes: Shapes,
-                  rules: Sequence[Rule], model_name: str,
-                  new_prefixes: Iterable[str] = ()) -> List[str]:
-    """Check the converted keys and shapes against the target's.
+                  rules: Sequence[Rule], model_name: str) -> None:
+    """Check that the converted tensors fill the target exactly.
 
     Args:
         conversion: Result of :func:`apply_rules`.
         shapes: Target keys and shapes (:func:`target_shapes`).
         rules: The rules used, to name the official key of a missing one.
         model_name: Target model, for messages.
-        new_prefixes: Prefixes of target keys that have no official
-            counterpart (reported, not required).
-
-    Returns:
-        The target keys that are new (under ``new_prefixes``).
 
     Raises:
         ConversionError: Naming the first converted key the target lacks,
@@ -365,18 +369,12 @@ def check_against(conversion: Conversion, shapes: Shapes,
             raise ConversionError(
                 f'official key {origin!r} has shape {tuple(value.shape)} '
                 f'but {model_name} expects {tuple(shapes[key])} for {key!r}')
-    prefixes = tuple(new_prefixes)
-    new = []
     for key in shapes:
-        if key in conversion.state_dict:
-            continue
-        if prefixes and key.startswith(prefixes):
-            new.append(key)
-            continue
-        raise ConversionError(
-            f'{model_name} key {key!r} {tuple(shapes[key])} gets no tensor: '
-            f'{_source_of(key, rules)} is missing from the checkpoint')
-    return new
+        if key not in conversion.state_dict:
+            raise ConversionError(
+                f'{model_name} key {key!r} {tuple(shapes[key])} gets no '
+                f'tensor: {_source_of(key, rules)} is missing from the '
+                'checkpoint')
 
 
 def save_checkpoint(state_dict: StateDict, path: str, meta: dict) -> None:
@@ -399,6 +397,52 @@ def save_checkpoint(state_dict: StateDict, path: str, meta: dict) -> None:
         }, path)
 
 
+#: Arguments of a model dict left out of its printed name: they configure
+#: training and evaluation, not the weights.
+UNNAMED_ARGS = ('loss', 'topk')
+
+
+def build_classifier(model_cfg: Mapping) -> nn.Module:
+    """Build a classifier model dict in mmpretrain's scope.
+
+    mmctx backbones, necks and heads resolve through the root registry
+    whatever the current default scope (mmdet, mmseg or none).
+
+    Args:
+        model_cfg: A model dict with ``type='ImageClassifier'``, as the
+            ``model`` of a ``configs/classification/`` config.
+
+    Returns:
+        The model (not initialised: ``init_weights`` is not called).
+    """
+    import mmpretrain.models  # noqa: F401  (registers ImageClassifier)
+    from mmpretrain.registry import MODELS as PRETRAIN_MODELS
+    with DefaultScope.overwrite_default_scope('mmpretrain'):
+        return PRETRAIN_MODELS.build(copy.deepcopy(dict(model_cfg)))
+
+
+def _call(cfg: Mapping) -> str:
+    args = ', '.join(f'{k}={v!r}' for k, v in cfg.items()
+                     if k != 'type' and k not in UNNAMED_ARGS)
+    return f'{cfg["type"]}({args})'
+
+
+def describe_model(model_cfg: Mapping) -> str:
+    """A model dict as one readable expression, for messages.
+
+    Args:
+        model_cfg: An ``ImageClassifier`` model dict.
+
+    Returns:
+        E.g. ``ImageClassifier(backbone=CoTNet(depth=50, ...),
+        neck=GlobalAveragePooling(), head=LinearClsHead(...))``, leaving
+        out the loss and top-k settings.
+    """
+    parts = [f'{part}={_call(model_cfg[part])}'
+             for part in ('backbone', 'neck', 'head') if part in model_cfg]
+    return f'{model_cfg["type"]}({", ".join(parts)})'
+
+
 @dataclass(frozen=True)
 class Plan:
     """How to convert one architecture.
@@ -406,16 +450,23 @@ class Plan:
     Args:
         arch: Architecture name (``cotnet50``, ``S60``, ...).
         rules: Ordered conversion rules.
-        model_name: The target model as a user writes it, for messages.
-        build: Builds the target model (see :func:`target_shapes`).
-        new_prefixes: Target keys with no official counterpart.
+        model_cfg: The target ``ImageClassifier`` model dict (the model of
+            the matching ``configs/classification/`` config, without its
+            neck and head when the classifier is dropped).
     """
 
     arch: str
     rules: Sequence[Rule]
-    model_name: str
-    build: Callable[[], nn.Module]
-    new_prefixes: Tuple[str, ...] = ()
+    model_cfg: Mapping
+
+    @property
+    def model_name(self) -> str:
+        """The target model, for messages (:func:`describe_model`)."""
+        return describe_model(self.model_cfg)
+
+    def build(self) -> nn.Module:
+        """Build the target model (see :func:`target_shapes`)."""
+        return build_classifier(self.model_cfg)
 
 
 def _abbreviate(keys: Sequence[str], limit: int = 4) -> str:
@@ -443,7 +494,8 @@ def convert_checkpoint(src: str,
         converter: Converter name, written into the meta.
         arch: Architecture to assume instead of detecting it.
         use_ema: Prefer the EMA weights when present.
-        with_head: Keep the classifier (for the ImageNet wrapper).
+        with_head: Keep the classifier (``neck.*`` and ``head.fc.*``),
+            not only the backbone.
         log: Receives each line of the report.
 
     Returns:
@@ -465,23 +517,24 @@ def convert_checkpoint(src: str,
         log(f'architecture: {arch} (given)')
     plan = plan_for(arch, with_head, state_dict)
     conversion = apply_rules(state_dict, plan.rules)
-    new = check_against(conversion, target_shapes(plan.build), plan.rules,
-                        plan.model_name, plan.new_prefixes)
+    check_against(conversion, target_shapes(plan.build), plan.rules,
+                  plan.model_name)
     for line in conversion.lines()[:-1]:
         log(line)
     if conversion.dropped:
         log(f'dropped {len(conversion.dropped)} tensor(s): '
             f'{_abbreviate(conversion.dropped)}')
-    if new:
-        log(f'new in mmctx, not in the checkpoint (initialised by the '
-            f'model): {len(new)} tensor(s): {_abbreviate(new)}')
     log(conversion.lines()[-1])
     save_checkpoint(
         conversion.state_dict, dst,
         dict(source=osp.abspath(src), converter=converter, arch=plan.arch,
              entry=entry, ema=entry in EMA_KEYS, target=plan.model_name,
+             model=copy.deepcopy(dict(plan.model_cfg)),
              with_head=with_head))
     log(f'wrote {dst}: loads strictly into {plan.model_name}')
+    if not with_head:
+        log(f"detection/segmentation backbones load it with init_cfg=dict("
+            f"type='Pretrained', checkpoint={dst!r}, prefix='backbone.')")
     return conversion
 
 
@@ -508,9 +561,11 @@ def converter_parser(description: str,
         help='take the plain weights even if EMA weights are present')
     parser.add_argument(
         '--with-head', action='store_true',
-        help='keep the classifier; the output then loads into '
-        'mmctx.analysis.complexity.ImageNetClassifier instead of the '
-        'backbone')
+        help='keep the classifier: the output then holds neck.* and '
+        'head.fc.* besides backbone.* and loads strictly into the '
+        'ImageClassifier of the matching configs/classification/ config '
+        '(without it: backbone.* only, for init_cfg=dict('
+        "type='Pretrained', checkpoint=DST, prefix='backbone.'))")
     parser.add_argument(
         '--trust-checkpoint', action='store_true',
         help='allow arbitrary pickled objects in SRC (only for files from '

@@ -27,10 +27,14 @@ deep stem, ``conv1.{0,1,3,4,6}`` and ``bn1`` -> :class:`SECoTNetD`'s
 CoT, timm's radix-1 split-attention conv ``conv2.{conv,bn0,fc1,bn1,fc2}``,
 whose keys :class:`~mmctx.models.backbones.SEConv` keeps. Its CoT layers
 rename as above.
+
+Every converted key is prefixed ``backbone.``, the layout of mmpretrain's
+``ImageClassifier`` (:func:`model_cfg`: the backbone, global average
+pooling and a linear head); the official classifier ``fc``, kept with
+``--with-head``, becomes ``head.fc``.
 """
 from typing import Dict, List, Optional, Tuple
 
-from ..analysis.complexity import ImageNetClassifier
 from ..models.backbones import CoTNet, CoTNeXt, SECoTNetD
 from .common import ConversionError, Plan, Rule, StateDict
 
@@ -81,8 +85,52 @@ SE_COTNETD_RULES: List[Rule] = [
          BLOCK + '.conv2.{m}.{p}', 'SE conv (radix-1 split attention)'),
 ]
 HEAD_RULES: List[Rule] = [
-    Rule('fc.{p:weight|bias}', 'fc.{p}', 'ImageNet classifier'),
+    Rule('fc.{p:weight|bias}', 'head.fc.{p}', 'ImageNet classifier'),
 ]
+
+
+def _check_arch(arch: str) -> None:
+    if arch not in ARCHS:
+        raise ConversionError(f'--arch must be one of {tuple(ARCHS)}, got '
+                              f'{arch!r}')
+
+
+def model_cfg(arch: str, with_head: bool = True,
+              num_classes: int = NUM_CLASSES) -> dict:
+    """The ``ImageClassifier`` model dict of one architecture.
+
+    It is the ``model`` of the matching ``configs/classification/`` config
+    and what the converted file loads into strictly.
+
+    Args:
+        arch: A key of :data:`ARCHS`.
+        with_head: Include the neck (global average pooling) and the linear
+            head; without them the classifier holds the backbone alone.
+        num_classes: Classes of the head.
+
+    Returns:
+        The model dict. The backbone returns its last stage only and
+        trains its BNs (``norm_eval=False``), as ImageNet training needs.
+
+    Raises:
+        ConversionError: For an unknown ``arch``.
+    """
+    _check_arch(arch)
+    cls, depth = ARCHS[arch]
+    backbone = dict(type=cls.__name__, depth=depth, out_indices=(3, ),
+                    norm_eval=False)
+    if not with_head:
+        return dict(type='ImageClassifier', backbone=backbone)
+    return dict(
+        type='ImageClassifier',
+        backbone=backbone,
+        neck=dict(type='GlobalAveragePooling'),
+        head=dict(
+            type='LinearClsHead',
+            num_classes=num_classes,
+            in_channels=FEATURES,
+            loss=dict(type='CrossEntropyLoss', loss_weight=1.0),
+            topk=(1, 5)))
 
 
 def count_blocks(state_dict: StateDict, stage: int) -> int:
@@ -135,35 +183,29 @@ def plan(arch: str, with_head: bool = False,
 
     Args:
         arch: A key of :data:`ARCHS`.
-        with_head: Keep the classifier; the output then loads into
-            ``ImageNetClassifier(backbone, 2048)`` (keys ``backbone.*`` and
-            ``fc.*``) instead of the bare backbone.
+        with_head: Keep the classifier (``head.fc.*``); without it the
+            official ``fc`` is dropped and the output holds ``backbone.*``
+            only.
         state_dict: The official tensors, read for the number of classes
             (1000 when absent).
 
     Returns:
-        The :class:`~mmctx.converters.common.Plan`.
+        The :class:`~mmctx.converters.common.Plan`, whose target is
+        :func:`model_cfg`.
 
     Raises:
         ConversionError: For an unknown ``arch``.
     """
-    if arch not in ARCHS:
-        raise ConversionError(f'--arch must be one of {tuple(ARCHS)}, got '
-                              f'{arch!r}')
-    cls, depth = ARCHS[arch]
-    backbone_name = f'{cls.__name__}(depth={depth})'
+    _check_arch(arch)
+    cls = ARCHS[arch][0]
     backbone_rules = SE_COTNETD_RULES if cls is SECoTNetD else BACKBONE_RULES
+    rules = [rule.prefixed('backbone.') for rule in backbone_rules]
     if not with_head:
-        rules = backbone_rules + [
+        return Plan(arch, rules + [
             rule.dropped('classifier, kept by --with-head')
             for rule in HEAD_RULES
-        ]
-        return Plan(arch, rules, backbone_name, lambda: cls(depth=depth))
+        ], model_cfg(arch, with_head=False))
     head = (state_dict or {}).get('fc.weight')
     classes = NUM_CLASSES if head is None else int(head.shape[0])
-    rules = [rule.prefixed('backbone.') for rule in backbone_rules]
-    return Plan(
-        arch, rules + HEAD_RULES,
-        f'ImageNetClassifier({backbone_name}, {FEATURES}, '
-        f'num_classes={classes})', lambda: ImageNetClassifier(
-            cls(depth=depth), FEATURES, num_classes=classes))
+    return Plan(arch, rules + HEAD_RULES,
+                model_cfg(arch, num_classes=classes))

@@ -117,6 +117,19 @@ def _texture(rng: np.random.Generator, size: Tuple[int, int],
     return (base * (1 - pattern[..., None]) + other * pattern[..., None])
 
 
+def _backdrop(rng: np.random.Generator, size: Tuple[int, int],
+              textured: bool = True) -> np.ndarray:
+    """A (H, W, 3) float backdrop: a colour (with a faint texture) over a
+    vertical gradient."""
+    backdrop = rng.uniform(60, 200, 3)
+    if textured:
+        image = _texture(rng, size, backdrop) * 0.35 + backdrop * 0.65
+    else:
+        image = np.broadcast_to(backdrop, (*size, 3)).astype(np.float32)
+    image += np.linspace(-25, 25, size[0], dtype=np.float32)[:, None, None]
+    return image
+
+
 def _visible(silhouettes: List[np.ndarray]) -> List[np.ndarray]:
     """Visible part of each silhouette when painted in list order."""
     visible, above = [], np.zeros_like(silhouettes[0])
@@ -147,9 +160,7 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
         painting order (back to front).
     """
     height, width = size
-    backdrop = rng.uniform(60, 200, 3)
-    image = _texture(rng, size, backdrop) * 0.35 + backdrop * 0.65
-    image += np.linspace(-25, 25, height, dtype=np.float32)[:, None, None]
+    image = _backdrop(rng, size)
     placed = []  # (label, in-frame silhouette, full area), back to front
     for _ in range(int(rng.integers(1, max_objects + 1))):
         label = int(rng.integers(len(CLASSES)))
@@ -173,3 +184,54 @@ def render_scene(rng: np.random.Generator, size: Tuple[int, int],
         for (label, _, area), mask in zip(placed, visible)
     ]
     return np.clip(image, 0, 255).astype(np.uint8), objects
+
+
+def render_object(rng: np.random.Generator, size: Tuple[int, int],
+                  label: int,
+                  scale: Tuple[float, float] = (0.2, 0.35),
+                  textured: bool = True) -> Tuple[np.ndarray, SceneObject]:
+    """Render one object of a given class on a backdrop.
+
+    The backdrop and object are drawn as in :func:`render_scene`, or in
+    plain colours; the object is placed with at least
+    :data:`MIN_IN_FRAME` of its silhouette inside the frame (a new radius
+    and placement are drawn until it fits).
+
+    Args:
+        rng: Source of randomness (the image is a function of its state).
+        size: ``(height, width)`` in pixels.
+        label: Index into :data:`CLASSES`.
+        scale: Range of the object's radius as a fraction of
+            ``min(height, width)``.
+        textured: Whether backdrop and object are textured as in
+            :func:`render_scene`; else each has one colour (the backdrop
+            over the same vertical gradient).
+
+    Returns:
+        ``(image, object)``: a (H, W, 3) uint8 RGB image and its object.
+
+    Raises:
+        ValueError: For a label outside :data:`CLASSES`, a scale outside
+            ``0 < low <= high <= 0.5`` or a frame where no placement fits.
+    """
+    if not 0 <= label < len(CLASSES):
+        raise ValueError(f'label must index CLASSES (0..{len(CLASSES) - 1})'
+                         f', got {label}')
+    if not 0 < scale[0] <= scale[1] <= 0.5:
+        raise ValueError(f'scale must be (low, high) with 0 < low <= high '
+                         f'<= 0.5, got {scale}')
+    image = _backdrop(rng, size, textured)
+    for _ in range(PLACEMENT_TRIES):
+        radius = rng.uniform(*scale) * min(size)
+        shape = _silhouette(rng, label, size, radius)
+        if shape is not None and shape[0].sum() >= 64:
+            break
+    else:
+        raise ValueError(f'no placement of a {CLASSES[label]} with scale '
+                         f'{scale} fits a {size} frame')
+    silhouette, full_area = shape
+    colour = rng.uniform(0, 255, 3)
+    image[silhouette] = (_texture(rng, size, colour)[silhouette]
+                         if textured else colour)
+    return (np.clip(image, 0, 255).astype(np.uint8),
+            SceneObject(label, silhouette, full_area))

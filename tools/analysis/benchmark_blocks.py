@@ -171,9 +171,11 @@ BLOCKS = dict(
     se=('se_ours', 'se_mmdet', 'mmdet SELayer', {}),
 )
 #: model comparisons: (label, ours, reference), configs under configs/
-LATENCY = [('Mask R-CNN BoT50 vs R50', 'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
+LATENCY = [('Mask R-CNN BoT50 vs R50',
+            'botnet/mask-rcnn_bot50_fpn_1x_coco.py',
             'baselines/mask-rcnn_r50_fpn_1x_coco.py'),
-           ('Mask R-CNN CoTNet-50 vs R50', 'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py',
+           ('Mask R-CNN CoTNet-50 vs R50',
+            'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py',
             'baselines/mask-rcnn_r50_fpn_1x_coco.py')]
 
 
@@ -303,8 +305,8 @@ def main() -> None:
         [b for b in args.blocks if b in BACKBONES], args.repeats,
         args.device)
     if not args.no_latency:
-        print('\n| model inference, 1 image 800x1333 | ours s | ref s | ratio |'
-              '\n|---|---|---|---|')
+        print('\n| model inference, 1 image 800x1333 | ours s | ref s '
+              '| ratio |\n|---|---|---|---|')
         for label, ours, ref in LATENCY:
             ours_s, ref_s = (measure_latency(
                 osp.join(CONFIGS, name), repeats=args.repeats,

@@ -1,78 +1,47 @@
-"""Parameters and FLOPs of the backbone presets and the full-scale configs.
+"""Parameters and FLOPs of the classification and full-scale configs.
 
 One markdown document with two tables:
 
-- presets: each backbone at 224x224 with a 1000-class classifier (global
-  average or attention pooling and a linear layer), as the papers report
-  them, beside the papers' figures;
-- configs: every full-scale config in configs/ (demo configs excluded) at
-  800x1333 (mmdet, COCO) or 512x512 (mmseg, ADE20k), the 'tensor' mode
-  forward of backbone, neck and heads as mmdet's and mmseg's get_flops
-  tools count it (see mmctx.analysis.config_complexity).
+- classification: every config in configs/classification/, the
+  ``ImageClassifier`` it builds at its test input size (e.g. 224x224),
+  beside the papers' figures that configs/classification/metafile.yml
+  records for it (``Paper Parameters``, ``Paper FLOPs``), with the ratios;
+- configs: every full-scale config in configs/ (demo and classification
+  configs excluded) at 800x1333 (mmdet, COCO) or 512x512 (mmseg, ADE20k),
+  the 'tensor' mode forward of backbone, neck and heads as mmdet's and
+  mmseg's get_flops tools count it (see mmctx.analysis.config_complexity).
 
 FLOPs count one multiply-add as one (mmengine/fvcore; see
 mmctx.analysis.complexity for the attention and aggregation ops).
 
 Example:
     python tools/analysis/complexity.py
-    python tools/analysis/complexity.py --presets CoTNet-50 --configs cot
-    python tools/analysis/complexity.py --configs      # configs only
+    python tools/analysis/complexity.py --classification cotnet50 \\
+        --configs cotnet
+    python tools/analysis/complexity.py --classification  # that table only
 """
 import argparse
 import glob
 import os.path as osp
 from typing import Dict, Iterable, Iterator, List, Optional, Sequence, Tuple
 
-import torch
+import yaml
 
 import mmctx  # noqa: F401  (registers modules)
-from mmctx.analysis.complexity import ImageNetClassifier, count
-from mmctx.analysis.config_complexity import config_complexity
-from mmctx.analysis.inference import load_config
-from mmctx.registry import MODELS
+from mmctx.analysis.config_complexity import (classifier_complexity,
+                                              config_complexity)
+from mmctx.analysis.inference import classifier_input_hw, load_config
 
 ROOT = osp.dirname(osp.dirname(osp.dirname(osp.abspath(__file__))))
-GC_PLUGIN = dict(
-    cfg=dict(type='GCBlock', ratio=1. / 16),
-    stages=(False, True, True, True),
-    position='after_conv3')
+CLASSIFICATION = osp.join(ROOT, 'configs', 'classification')
+METAFILE = osp.join(CLASSIFICATION, 'metafile.yml')
 
-#: (label, backbone config, channels of its last map, pooling,
-#:  paper parameters (M) or None, paper GFLOPs or None)
-PRESETS = [
-    ('ResNet-50', dict(type='mmdet.ResNet', depth=50), 2048, 'avg', 25.56,
-     4.1),
-    ('GC-ResNet-50', dict(type='CtxResNet', depth=50, plugins=[GC_PLUGIN]),
-     2048, 'avg', None, None),
-    ('BoTNet-50', dict(type='BoTNet', depth=50, max_size=14), 2048, 'avg',
-     20.8, None),
-    ('CoTNet-50', dict(type='CoTNet', depth=50), 2048, 'avg', 22.2, 3.3),
-    ('CoTNeXt-50', dict(type='CoTNeXt', depth=50), 2048, 'avg', 30.1, 4.3),
-    ('CoTNet-101', dict(type='CoTNet', depth=101), 2048, 'avg', 38.3, 6.1),
-    ('AAResNet-50', dict(type='AAResNet', depth=50, max_input_size=224),
-     2048, 'avg', 25.8, 4.15),
-    ('AAResNet-101', dict(type='AAResNet', depth=101, max_input_size=224),
-     2048, 'avg', 45.4, 8.05),
-    ('PatchConvNet-S60', dict(type='PatchConvNet', arch='S60',
-                              out_indices=(2, )), 384, 'attention', 25.2,
-     4.0),
-    ('PatchConvNet-S120', dict(type='PatchConvNet', arch='S120',
-                               out_indices=(2, )), 384, 'attention', 47.7,
-     7.5),
-    ('PatchConvNet-B60', dict(type='PatchConvNet', arch='B60',
-                              out_indices=(2, )), 768, 'attention', 99.4,
-     15.8),
-    ('ResNet-50 + attention pooling', dict(type='mmdet.ResNet', depth=50),
-     2048, 'attention', None, 4.6),
-]
-
-PRESET_NOTES = """\
-Paper GFLOPs count one multiply-add as one, like ours. AA-ResNet-50's paper
-and AA-ResNet-101's figures are 8.3 and 16.1 GFLOPs counting a
-multiply-add as two: listed as 4.15 and 8.05. BoTNet and AA-ResNet are
-measured with position tables for 224-pixel inputs.
-ResNet-50 with attention pooling: PatchConvNet's ablation, 4.6 GFLOPs
-(unverified). '-': no paper figure."""
+CLASSIFICATION_NOTES = """\
+Ours: the ImageClassifier of the config (backbone, neck, 1000-class head)
+at its test input size. Paper: the figures configs/classification/
+metafile.yml records (sources in configs/classification/README.md); ratio
+= ours / paper. Both count one multiply-add as one FLOP. '-': no paper
+figure."""
 
 CONFIG_NOTES = """\
 Tensor-mode forward of one random image, as mmdet's/mmseg's get_flops
@@ -84,9 +53,16 @@ count the backbone alone on the same input."""
 
 DEFAULT_SHAPES = {'mmdet': (800, 1333), 'mmseg': (512, 512)}
 
+#: Paper figures of a config: (parameters, FLOPs), each None if unknown.
+Paper = Tuple[Optional[float], Optional[float]]
 
-def _paper(value: Optional[float]) -> str:
+
+def _fmt(value: Optional[float]) -> str:
     return '-' if value is None else f'{value:g}'
+
+
+def _ratio(ours: float, paper: Optional[float]) -> str:
+    return '-' if paper is None else f'{ours / paper:.3f}'
 
 
 def select(names: Sequence[str], wanted: Optional[Sequence[str]],
@@ -98,6 +74,9 @@ def select(names: Sequence[str], wanted: Optional[Sequence[str]],
         names: Candidates.
         wanted: Filters; ``None`` selects all.
         option: Flag name for the error message.
+
+    Returns:
+        The selected names, in the order of ``names``.
 
     Raises:
         ValueError: If a filter matches nothing.
@@ -117,21 +96,71 @@ def select(names: Sequence[str], wanted: Optional[Sequence[str]],
     return [n for n in names if n in selected]
 
 
-def preset_rows(labels: Iterable[str], size: int) -> Iterator[str]:
-    """One markdown row per preset, as it is measured.
+def classification_configs() -> List[str]:
+    """Every config in configs/classification/, sorted."""
+    return sorted(glob.glob(osp.join(CLASSIFICATION, '*.py')))
+
+
+def paper_figures(metafile: str = METAFILE) -> Dict[str, Paper]:
+    """The papers' parameter and FLOP counts of each classification config.
 
     Args:
-        labels: Preset labels to measure.
-        size: Input side.
+        metafile: An OpenMMLab metafile whose models give ``Config`` and,
+            in ``Metadata``, optional ``Paper Parameters`` and ``Paper
+            FLOPs`` (plain numbers).
+
+    Returns:
+        Config file stem -> (parameters, FLOPs), ``None`` where the paper
+        gives none.
+
+    Raises:
+        ValueError: If the file has no ``Models`` list, or a model has no
+            ``Config``, naming the model.
     """
-    x = torch.randn(1, 3, size, size)
-    presets = {preset[0]: preset for preset in PRESETS}
-    for label in labels:
-        _, cfg, channels, pool, paper_params, paper_flops = presets[label]
-        model = ImageNetClassifier(MODELS.build(cfg), channels, pool=pool)
-        params, flops = count(model, (x, ))
-        yield (f'| {label} | {params / 1e6:.2f} | {_paper(paper_params)} '
-               f'| {flops / 1e9:.2f} | {_paper(paper_flops)} |')
+    with open(metafile) as f:
+        models = (yaml.safe_load(f) or {}).get('Models')
+    if not isinstance(models, list):
+        raise ValueError(f'{metafile}: no Models list')
+    figures = {}
+    for model in models:
+        if 'Config' not in model:
+            raise ValueError(f'{metafile}: model {model.get("Name")!r} has '
+                             'no Config')
+        meta = model.get('Metadata') or {}
+        stem = osp.splitext(osp.basename(model['Config']))[0]
+        figures[stem] = (meta.get('Paper Parameters'),
+                         meta.get('Paper FLOPs'))
+    return figures
+
+
+def classification_rows(paths: Iterable[str],
+                        papers: Dict[str, Paper]) -> Iterator[str]:
+    """One markdown row per classification config, as it is measured.
+
+    Args:
+        paths: Config files (default_scope mmpretrain).
+        papers: :func:`paper_figures`.
+
+    Raises:
+        ValueError: If a config is not an mmpretrain config, naming it.
+    """
+    for path in paths:
+        cfg = load_config(path)
+        if cfg.get('default_scope') != 'mmpretrain':
+            raise ValueError(f'{path}: not a classification config '
+                             f'(default_scope={cfg.get("default_scope")!r}, '
+                             "expected 'mmpretrain')")
+        h, w = classifier_input_hw(cfg)
+        counts = classifier_complexity(cfg, (h, w))
+        params, flops = counts.params / 1e6, counts.flops / 1e9
+        name = osp.splitext(osp.basename(path))[0]
+        paper_params, paper_flops = (
+            None if v is None else v / scale
+            for v, scale in zip(papers.get(name, (None, None)), (1e6, 1e9)))
+        yield (f'| {name} | {h}x{w} | {params:.2f} | '
+               f'{_fmt(paper_params)} | {_ratio(params, paper_params)} | '
+               f'{flops:.2f} | {_fmt(paper_flops)} | '
+               f'{_ratio(flops, paper_flops)} |')
 
 
 def full_scale_configs() -> List[str]:
@@ -173,16 +202,16 @@ def parse_args(argv: Optional[Sequence[str]] = None
                ) -> Tuple[argparse.ArgumentParser, argparse.Namespace]:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument(
-        '--presets', nargs='*', metavar='LABEL',
-        help='measure presets: all, or those whose label equals or contains '
-        'a LABEL (ignoring case). Without --presets and --configs: both '
-        'tables in full')
+        '--classification', nargs='*', metavar='CONFIG',
+        help='measure classification configs: all of configs/'
+        'classification/, or the CONFIG files given, or those whose name '
+        'equals or contains a CONFIG (ignoring case). Without '
+        '--classification and --configs: both tables in full')
     parser.add_argument(
         '--configs', nargs='*', metavar='CONFIG',
-        help='measure configs: all full-scale ones in configs/, or the '
-        'CONFIG files given, or those whose name contains a CONFIG')
-    parser.add_argument(
-        '--size', type=int, default=224, help='preset input side')
+        help='measure detection/segmentation configs: all full-scale ones '
+        'in configs/, or the CONFIG files given, or those whose name '
+        'contains a CONFIG')
     parser.add_argument(
         '--det-shape', type=int, nargs=2, default=DEFAULT_SHAPES['mmdet'],
         metavar=('H', 'W'), help='mmdet config input (default: 800 1333)')
@@ -192,15 +221,28 @@ def parse_args(argv: Optional[Sequence[str]] = None
     return parser, parser.parse_args(argv)
 
 
-def resolve_configs(wanted: Optional[Sequence[str]]) -> List[str]:
-    """Config paths for ``--configs``: existing files kept, other values
-    matched against the names of the full-scale configs."""
-    if wanted is None:
-        return full_scale_configs()
+def resolve(wanted: Optional[Sequence[str]], candidates: List[str],
+            option: str) -> List[str]:
+    """Config paths for ``--classification`` or ``--configs``: existing
+    files kept, other values matched against the candidates' names.
+
+    Args:
+        wanted: The option's values; ``None`` or empty selects all.
+        candidates: Config paths to match names against.
+        option: Flag name for the error message.
+
+    Returns:
+        The paths.
+
+    Raises:
+        ValueError: If a name matches no candidate.
+    """
+    if not wanted:
+        return candidates
     files = [path for path in wanted if osp.isfile(path)]
     patterns = [value for value in wanted if not osp.isfile(value)]
-    by_name = {config_name(p): p for p in full_scale_configs()}
-    names = select(list(by_name), patterns, '--configs') if patterns else []
+    by_name = {config_name(p): p for p in candidates}
+    names = select(list(by_name), patterns, option) if patterns else []
     return files + [by_name[name] for name in names]
 
 
@@ -217,25 +259,27 @@ def emit(lines: Iterable[str]) -> List[str]:
 def main(argv: Optional[Sequence[str]] = None) -> str:
     """Print the tables; return them as one markdown string."""
     parser, args = parse_args(argv)
-    everything = args.presets is None and args.configs is None
-    labels, paths = [], []
+    everything = args.classification is None and args.configs is None
+    classifiers, paths = [], []
     try:
-        if everything or args.presets is not None:
-            labels = select([p[0] for p in PRESETS], args.presets or None,
-                            '--presets')
+        if everything or args.classification is not None:
+            classifiers = resolve(args.classification,
+                                  classification_configs(),
+                                  '--classification')
         if everything or args.configs is not None:
-            paths = resolve_configs(args.configs or None)
+            paths = resolve(args.configs, full_scale_configs(), '--configs')
     except ValueError as exc:
         parser.error(str(exc))
     lines = []
-    if labels:
+    if classifiers:
         lines += emit([
-            f'### Backbones ({args.size}x{args.size}, 1000 classes)', '',
-            '| backbone | params (M) | paper params (M) | GFLOPs | '
-            'paper GFLOPs |', '|---|---|---|---|---|'
+            '### Classification configs (1000 classes, test input size)',
+            '', '| config | input (HxW) | params (M) | paper params (M) | '
+            'ratio | GFLOPs | paper GFLOPs | ratio |',
+            '|---|---|---|---|---|---|---|---|'
         ])
-        lines += emit(preset_rows(labels, args.size))
-        lines += emit(['', PRESET_NOTES])
+        lines += emit(classification_rows(classifiers, paper_figures()))
+        lines += emit(['', CLASSIFICATION_NOTES])
     if paths:
         shapes = dict(mmdet=tuple(args.det_shape),
                       mmseg=tuple(args.seg_shape))

@@ -1,8 +1,9 @@
 """Print the parameter count of the model each config builds.
 
 Example:
-    python tools/analysis/count_params.py configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
-    python tools/analysis/count_params.py configs/*.py
+    python tools/analysis/count_params.py \
+        configs/gcnet/mask-rcnn_r50-gcb-r16-c3-c5_fpn_1x_coco.py
+    python tools/analysis/count_params.py configs/*/*.py
 """
 import argparse
 

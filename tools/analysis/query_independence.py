@@ -9,7 +9,8 @@ markdown table and writes a CSV.
 
 Example:
     python tools/analysis/query_independence.py \
-        configs/gcnet/mask-rcnn_r50-nl-c4_fpn_1x_coco.py CHECKPOINT --num-images 20
+        configs/gcnet/mask-rcnn_r50-nl-c4_fpn_1x_coco.py CHECKPOINT \
+        --num-images 20
 """
 import argparse
 import csv

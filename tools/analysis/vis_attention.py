@@ -7,16 +7,21 @@ of the --query points (NL, MHSA, AA), a per-position summary of local
 window weights (CoT) and a bar chart of channel gates (SE). See
 mmctx.analysis.attention_vis for what each panel shows.
 
-A config whose model is an ``ImageNetClassifier`` (configs/imagenet/, with a
-checkpoint converted ``--with-head``) classifies IMAGE resized to
-``input_size`` instead, prints the top classes, and draws the attention
-pool's map; with one class token per class (PatchConvNet S60_multi) one
+A config whose model is an mmpretrain ``ImageClassifier``
+(configs/classification/, e.g. with a checkpoint converted ``--with-head``)
+classifies the whole IMAGE resized to the config's ``input_size`` (else its
+test ``CenterCrop`` size) instead, prints the chosen classes with their
+probabilities, and draws the maps of its blocks and attention-pooling neck
+(``neck``); with one class token per class (PatchConvNet S60_multi) one
 panel per chosen class: --classes, or the --top-k best-scoring classes.
 
-Example:
-    python tools/analysis/vis_attention.py configs/botnet/mask-rcnn_bot50_fpn_1x_coco.py \
-        CHECKPOINT demo.jpg --layer backbone.layer4.0.conv2 \
-        --query 320,200 --out vis/
+Examples:
+    python tools/analysis/vis_attention.py \
+        configs/botnet/mask-rcnn_bot50_fpn_1x_coco.py CHECKPOINT demo.jpg \
+        --layer backbone.layer4.0.conv2 --query 320,200 --out vis/
+    python tools/analysis/vis_attention.py \
+        configs/classification/patchconvnet-s60-multi_in1k.py CHECKPOINT \
+        demo.jpg --layer neck --top-k 3 --out vis/
 """
 import argparse
 import os
@@ -28,9 +33,9 @@ import torch
 
 import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.analysis.attention_vis import InputGeometry, render
-from mmctx.analysis.complexity import ImageNetClassifier
-from mmctx.analysis.inference import (build_model, forward_tensor,
-                                      image_batch, load_config)
+from mmctx.analysis.inference import (build_model, classifier_input_hw,
+                                      classify, forward_tensor, image_batch,
+                                      is_classifier, load_config)
 from mmctx.compat import trust_checkpoints
 from mmctx.launch import add_config_args
 from mmctx.models.attention import attention_sources, capture_attention
@@ -55,20 +60,15 @@ def parse_classes(text: str) -> List[int]:
             f'--classes takes class indices C1,C2,..., got {text!r}') from None
 
 
-#: ImageNet mean and standard deviation of RGB values in [0, 1].
-IMAGENET_MEAN = (0.485, 0.456, 0.406)
-IMAGENET_STD = (0.229, 0.224, 0.225)
-
-
-def classify(model: ImageNetClassifier, image: np.ndarray, size: int,
-             classes: Optional[List[int]],
-             top_k: int) -> Tuple[InputGeometry, List[int]]:
-    """Run a classifier on an RGB image resized to ``size`` x ``size``.
+def report_classes(model: torch.nn.Module, image: np.ndarray,
+                   input_hw: Tuple[int, int], classes: Optional[List[int]],
+                   top_k: int) -> Tuple[InputGeometry, List[int]]:
+    """Classify an image with an ``ImageClassifier`` and print classes.
 
     Args:
         model: The classifier (observers already attached).
-        image: (H, W, 3) RGB uint8 image.
-        size: Input side.
+        image: (H, W, 3) BGR uint8 image.
+        input_hw: Input size the whole image is resized to.
         classes: Classes to report, or ``None`` for the ``top_k`` best.
         top_k: How many classes to report when ``classes`` is ``None``.
 
@@ -76,16 +76,12 @@ def classify(model: ImageNetClassifier, image: np.ndarray, size: int,
         The input geometry and the reported classes (printed with their
         probabilities).
     """
-    resized = cv2.resize(image, (size, size), interpolation=cv2.INTER_CUBIC)
-    x = (torch.from_numpy(resized).float() / 255 -
-         torch.tensor(IMAGENET_MEAN)) / torch.tensor(IMAGENET_STD)
-    with torch.no_grad():
-        scores = model(x.permute(2, 0, 1)[None])[0].softmax(-1)
+    scores = classify(model, image, input_hw)
     if classes is None:
         classes = scores.topk(min(top_k, len(scores))).indices.tolist()
     for cls in classes:
         print(f'class {cls}: probability {scores[cls].item():.4f}')
-    return InputGeometry(image.shape[:2], (size, size), (size, size)), classes
+    return InputGeometry(image.shape[:2], input_hw, input_hw), classes
 
 
 def parse_args(argv: Optional[Sequence[str]] = None
@@ -105,10 +101,10 @@ def parse_args(argv: Optional[Sequence[str]] = None
         '--classes', type=parse_classes,
         help='class indices C1,C2,... whose class-token maps to draw '
         '(multi-class-token pooling; default: the --top-k best-scoring '
-        'classes of an ImageNetClassifier, every token otherwise)')
+        'classes of an ImageClassifier, every token otherwise)')
     parser.add_argument(
         '--top-k', type=int, default=5,
-        help='classes an ImageNetClassifier reports and draws when '
+        help='classes an ImageClassifier reports and draws when '
         '--classes is not given (default: 5)')
     parser.add_argument('--out', required=True, help='folder for the PNGs')
     add_config_args(parser)
@@ -130,10 +126,12 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
     parser, args = parse_args(argv)
     if args.trust_checkpoint:
         trust_checkpoints()
-    image = cv2.imread(args.image)
-    if image is None:
+    if args.top_k < 1:
+        parser.error(f'--top-k must be >= 1, got {args.top_k}')
+    bgr = cv2.imread(args.image)
+    if bgr is None:
         parser.error(f'IMAGE {args.image!r} cannot be read as an image')
-    image = cv2.cvtColor(image, cv2.COLOR_BGR2RGB)
+    image = cv2.cvtColor(bgr, cv2.COLOR_BGR2RGB)
     queries = args.query or [(image.shape[1] / 2, image.shape[0] / 2)]
     check_queries(parser, queries, image.shape[:2])
 
@@ -150,16 +148,19 @@ def main(argv: Optional[Sequence[str]] = None) -> List[str]:
                      '\n  '.join(available))
 
     tokens = args.classes
-    if isinstance(model, ImageNetClassifier) and tokens is not None:
-        unknown = [c for c in tokens if not 0 <= c < model.fc.out_features]
+    classifier = is_classifier(model)
+    num_classes = getattr(model.head, 'num_classes', None) \
+        if classifier else None
+    if num_classes is not None and tokens is not None:
+        unknown = [c for c in tokens if not 0 <= c < num_classes]
         if unknown:
             parser.error(f'--classes: no class {unknown}; the classifier has '
-                         f'{model.fc.out_features} classes')
+                         f'{num_classes} classes')
     with capture_attention(model, layers) as maps:
-        if isinstance(model, ImageNetClassifier):
-            geometry, tokens = classify(model, image,
-                                        cfg.get('input_size', 224),
-                                        args.classes, args.top_k)
+        if classifier:
+            geometry, tokens = report_classes(model, bgr,
+                                              classifier_input_hw(cfg),
+                                              args.classes, args.top_k)
         else:
             inputs, samples = forward_tensor(model,
                                              image_batch(cfg, args.image))

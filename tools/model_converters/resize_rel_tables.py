@@ -16,6 +16,19 @@ it did at every size up to the trained one. ``--target-size`` /
 extent, as ViT position embeddings are resized (not exact at the trained
 size any more).
 
+Classification checkpoints (mmpretrain ``ImageClassifier``, as
+``tools/train.py configs/classification/...`` or ``configs/demo/
+bot_r50_cls_demo.py`` writes them, with optimizer state and all) keep their
+layout: the tables under ``backbone.`` are resized, ``neck.*`` and
+``head.*`` pass through unchanged, and a detector or segmentor takes the
+backbone with ``init_cfg=dict(type='Pretrained', checkpoint=DST,
+prefix='backbone.')``.
+
+A classifier built with a smaller ``max_size`` than the model that
+will load it (configs/classification/bot50_8xb32_in1k.py: 14, exact at
+224; the detection BoTNets: 84) has shorter tables: ``--max-size 84``
+lengthens them first, the new offsets then filled as any untrained row.
+
 Which extent a table was trained at (``--input-size S`` derives it for
 mmctx's BoTNet and AA-ResNet, ``pytorch`` style, with ``--strides``):
 
@@ -35,7 +48,12 @@ of the other c5 blocks (trained at 7): give per-module sizes
 
 Examples:
     python tools/model_converters/resize_rel_tables.py \\
-        bot50_in1k.pth bot50_in1k_tables.pth --input-size 224
+        bot50_in1k.pth bot50_in1k_tables.pth --input-size 224 \\
+        --max-size 84
+    python tools/model_converters/resize_rel_tables.py \\
+        work_dirs/bot_r50_cls_demo/iter_2000.pth \\
+        work_dirs/bot_r50_cls_demo/backbone_rel_tables.pth --input-size 48 \\
+        --max-size 84
     python tools/model_converters/resize_rel_tables.py \\
         SRC DST --trained-size layer4.0=14 layer4=7
 """
@@ -50,6 +68,7 @@ from mmctx.compat import trust_checkpoints
 from mmctx.converters.common import (read_checkpoint, save_checkpoint,
                                      select_state_dict)
 from mmctx.models.attention.rel_pos import (RELATIVE_TABLE_NAMES,
+                                            _match_extent,
                                             resize_relative_tables)
 
 Extent = Tuple[int, int]
@@ -112,6 +131,73 @@ def resnet_extents(state_dict: Mapping[str, torch.Tensor], input_hw: Extent,
     return extents
 
 
+def grow_table(table: torch.Tensor, max_size: int,
+               key: str = 'table') -> torch.Tensor:
+    """Lengthen a relative table to ``2 * max_size - 1`` rows.
+
+    The rows of the table's own offsets stay where they are; each new,
+    farther offset repeats the outermost row on its side (what
+    :func:`~mmctx.models.attention.rel_pos.resample_relative_table` then
+    reads are the trained centre rows only).
+
+    Args:
+        table: (2 * m - 1, D) table.
+        max_size: New ``max_size``, at least ``m``.
+        key: Name of the table, for messages.
+
+    Returns:
+        The (2 * max_size - 1, D) table.
+
+    Raises:
+        ValueError: If ``table`` is not a relative table or ``max_size`` is
+            below its own.
+    """
+    if table.dim() != 2 or table.shape[0] % 2 == 0:
+        raise ValueError(
+            f'{key}: a relative table has 2 * max_size - 1 rows and one '
+            f'column per channel, got shape {tuple(table.shape)}')
+    own = (table.shape[0] + 1) // 2
+    if max_size < own:
+        raise ValueError(
+            f'{key}: --max-size {max_size} is below the table\'s own '
+            f'max_size ({own}, shape {tuple(table.shape)}); tables only '
+            f'grow')
+    offsets = torch.arange(-(max_size - 1), max_size)
+    return table[offsets.clamp(-(own - 1), own - 1) + own - 1]
+
+
+def grow_tables(state_dict: Mapping[str, torch.Tensor],
+                max_sizes: Mapping[str, Extent]
+                ) -> Tuple[Dict[str, torch.Tensor], List[str]]:
+    """:func:`grow_table` for every table a ``max_sizes`` prefix matches.
+
+    Args:
+        state_dict: Checkpoint tensors.
+        max_sizes: ``{module prefix: (height, width)}`` as
+            ``trained_sizes`` of ``resize_relative_tables`` (``rel_h``
+            takes the height, ``rel_w`` the width).
+
+    Returns:
+        ``(state_dict, report)``: a new dict and one line per grown table.
+    """
+    out, report = dict(state_dict), []
+    for key, table in state_dict.items():
+        module, _, name = key.rpartition('.')
+        if name not in RELATIVE_TABLE_NAMES:
+            continue
+        path = module[len(PREFIX):] if module.startswith(PREFIX) else module
+        size = _match_extent(path, max_sizes)
+        if size is None:
+            continue
+        out[key] = grow_table(table, size[RELATIVE_TABLE_NAMES.index(name)],
+                              key)
+        if out[key].shape != table.shape:
+            report.append(f'{key}: {table.shape[0]} -> {out[key].shape[0]} '
+                          f'rows (max_size {(table.shape[0] + 1) // 2} -> '
+                          f'{(out[key].shape[0] + 1) // 2})')
+    return out, report
+
+
 def _sizes(specs: Optional[List[Tuple[str, Extent]]],
            input_hw: Optional[Extent],
            state_dict: Mapping[str, torch.Tensor],
@@ -148,6 +234,11 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
         '--target-input-size', type=parse_extent, metavar='N|HxW',
         help='stretch over the extents of this input size')
     parser.add_argument(
+        '--max-size', nargs='+', type=parse_spec, metavar='[PREFIX=]N|HxW',
+        help='lengthen the tables to the max_size of the model that will '
+        'load them (e.g. 84 for a detection BoTNet from a classifier '
+        'built with max_size=14); forms as --trained-size')
+    parser.add_argument(
         '--strides', type=int, nargs='+', default=[1, 2, 2, 2],
         help='stage strides for --input-size/--target-input-size '
         '(default: 1 2 2 2)')
@@ -166,6 +257,8 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
                        args.strides)
         targets = _sizes(args.target_size, args.target_input_size,
                          state_dict, args.strides)
+        state_dict, grown = grow_tables(state_dict,
+                                        dict(args.max_size or []))
         state_dict, report = resize_relative_tables(state_dict, sizes,
                                                     targets, PREFIX)
     except ValueError as exc:
@@ -173,11 +266,12 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     if not report:
         parser.error(f'{args.src} has no relative tables '
                      f'({"/".join(RELATIVE_TABLE_NAMES)})')
-    print('\n'.join(report))
+    print('\n'.join(grown + report))
     save_checkpoint(
         state_dict, args.dst,
         dict(source=osp.abspath(args.src), converter='resize_rel_tables',
-             entry=entry, trained_sizes=sizes, target_sizes=targets))
+             entry=entry, trained_sizes=sizes, target_sizes=targets,
+             max_sizes=dict(args.max_size or [])))
     print(f'wrote {args.dst}: {len(report)} tables resampled')
 
 

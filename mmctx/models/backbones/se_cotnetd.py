@@ -29,10 +29,10 @@ applies it (rules in :mod:`mmctx.converters.cotnet`). Every key not listed
 keeps its name: ``layerX.Y.conv1/bn1/conv3/bn3``, the shortcuts'
 ``layerX.Y.downsample.1/2`` (``downsample.0`` is the pool, no keys), the
 SE convs' ``layerX.Y.conv2.conv/bn0/fc1/bn1/fc2`` and the CoT layers'
-``layerX.Y.conv2.key_embed.*``/``conv2.embed.*``. The classifier ``fc``
-is not part of the backbone; ``ImageNetClassifier`` (in
-:mod:`mmctx.analysis.complexity`) names it ``fc`` too and prefixes the
-backbone keys with ``backbone.``.
+``layerX.Y.conv2.key_embed.*``/``conv2.embed.*``. The converted file
+prefixes every backbone key with ``backbone.``, as mmpretrain's
+``ImageClassifier`` names them; the classifier ``fc`` is not part of the
+backbone and, kept with ``--with-head``, becomes ``head.fc``.
 
 ============================  ==================================
 official                      mmctx

@@ -1,0 +1,8 @@
+# mmdet's gcnet/mask-rcnn_r50-syncbn-gcb-r4-c3-c5_fpn_1x_coco.py with mmctx's
+# GCBlock: the R50 GC r4 config beside it with synchronised BN in the
+# backbone, whose statistics are updated during training (norm_eval=False).
+# Neck and heads keep mmdet's defaults, as in mmdet's config.
+_base_ = './mask-rcnn_r50-gcb-r4-c3-c5_fpn_1x_coco.py'
+model = dict(
+    backbone=dict(
+        norm_cfg=dict(type='SyncBN', requires_grad=True), norm_eval=False))
