@@ -395,8 +395,11 @@ def test_install_stops_on_a_torchvision_without_ops(tmp_path, index_url):
     torch_version = installed(python, 'torch')['version'].split('+')[0]
     minor = int(torch_version.split('.')[1])
     # an empty package: ``torchvision.ops`` is missing, as when its
-    # compiled ops were built for another torch
-    write_wheel(wheelhouse, 'torchvision', f'0.{minor + 15}.0')
+    # compiled ops were built for another torch. It pins torch as the real
+    # one does, which PyPI's CUDA builds satisfy by their distribution
+    # version (2.13.0), not by ``torch.__version__`` (2.13.0+cu130).
+    write_wheel(wheelhouse, 'torchvision', f'0.{minor + 15}.0',
+                requires=[f'torch=={torch_version}'])
     proc = install(repo, python, wheelhouse, index)
     assert proc.returncode != 0, proc.output
     assert (f'has no matching torchvision: torchvision 0.{minor + 15}.0 '

@@ -83,14 +83,17 @@ PY
 }
 "$PYTHON" -c "import packaging" 2>/dev/null || pip_install packaging
 
-# torch_info: torch's version, its CUDA version and the visible GPUs'
-# architectures, '-' for each that is absent.
+# torch_info: torch's version as installed (the distribution's, which a
+# pip constraint can name: PyPI's CUDA builds report 2.13.0+cu130 in
+# torch.__version__ for the distribution 2.13.0), its CUDA version and the
+# visible GPUs' architectures, '-' for each that is absent.
 torch_info() {
   "$PYTHON" - <<'PY'
+from importlib.metadata import version
 import torch
 archs = {'%d.%d' % torch.cuda.get_device_capability(i)
          for i in range(torch.cuda.device_count())}
-print(torch.__version__, torch.version.cuda or '-',
+print(version('torch'), torch.version.cuda or '-',
       ';'.join(sorted(archs)) or '-')
 PY
 }
