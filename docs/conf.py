@@ -93,7 +93,8 @@ def _rewrite_readme(readme: Path) -> str:
 
 
 def copy_model_zoo() -> None:
-    """Copy ``configs/*/README.md`` and their configs into ``_model_zoo``.
+    """Copy ``configs/*/README.md``, their configs and metafiles into
+    ``_model_zoo``.
 
     The copies keep the ``configs/`` layout, so links between READMEs and
     to config files work on the site: ``_model_zoo/<method>/README.md``.
@@ -103,7 +104,8 @@ def copy_model_zoo() -> None:
     for readme in sorted(CONFIGS.glob('*/README.md')):
         folder = MODEL_ZOO / readme.parent.name
         folder.mkdir(parents=True, exist_ok=True)
-        for config in readme.parent.glob('*.py'):
+        for config in [*readme.parent.glob('*.py'),
+                       *readme.parent.glob('metafile.yml')]:
             shutil.copyfile(config, folder / config.name)
         (folder / 'README.md').write_text(_rewrite_readme(readme))
 

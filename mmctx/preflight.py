@@ -1034,6 +1034,120 @@ def check_checkpoint_fits(model: object, checkpoint: str,
         sys.exit(2)
 
 
+def pretrained_inits(model: object) -> Iterator[Tuple[str, object, Mapping]]:
+    """The ``Pretrained`` init configs of a built model's modules.
+
+    Args:
+        model: The built model (a DDP-style wrapper is unwrapped).
+
+    Yields:
+        ``(name, module, init_cfg)`` per ``Pretrained`` entry of a module's
+        ``init_cfg`` (a dict or a list of them); ``name`` is the module's
+        dotted name in the model, '' for the model itself.
+    """
+    from mmengine.model import is_model_wrapper
+    if is_model_wrapper(model):
+        model = model.module
+    for name, module in model.named_modules():
+        init_cfg = getattr(module, 'init_cfg', None)
+        entries = init_cfg if isinstance(init_cfg, list) else [init_cfg]
+        for entry in entries:
+            if isinstance(entry, Mapping) and \
+                    entry.get('type') == 'Pretrained' and \
+                    entry.get('checkpoint'):
+                yield name, module, entry
+
+
+def _kind(key: str) -> str:
+    """A state key with its block and branch indices replaced by ``#``:
+    ``layer3.6.conv1.weight`` -> ``layer3.#.conv1.weight``."""
+    return re.sub(r'(?<=\.)\d+(?=\.)', '#', key)
+
+
+def init_fit_message(model: object, config: str) -> str:
+    """Why a ``Pretrained`` init checkpoint does not fit the module it
+    initialises ('' when every one fits).
+
+    mmengine loads these with ``strict=False`` and only logs what it could
+    not load, so a checkpoint of another depth or width trains on from
+    partly random weights. Keys the checkpoint has no counterpart of at
+    all are new modules and may start from their own initialisation (GC
+    blocks added to a pretrained ResNet, PatchConvNet's pyramid branches);
+    a run stops when shapes differ, when nothing matches (a wrong
+    ``prefix``), or when the module lacks keys of a kind the checkpoint
+    holds at other indices (``layer3.6.*`` missing from a checkpoint with
+    ``layer3.0-5``: a deeper network). Local files only: remote weights are
+    checked for reachability before the run (:func:`weight_problems`).
+
+    Args:
+        model: The built model, before ``init_weights``.
+        config: Config file name for the message.
+
+    Returns:
+        The message.
+
+    Raises:
+        CheckpointError: If a checkpoint cannot be read or is refused.
+    """
+    from mmengine.runner.checkpoint import CheckpointLoader
+    lines = []
+    for name, module, init in pretrained_inits(model):
+        path, prefix = init['checkpoint'], init.get('prefix')
+        if not osp.isfile(path):
+            continue
+        held = checkpoint_state(
+            CheckpointLoader.load_checkpoint(path, map_location='cpu'))
+        state = {key[len(prefix or ''):]: value
+                 for key, value in held.items()
+                 if key.startswith(prefix or '')}
+        model_state = module.state_dict()
+        missing, _, mismatched, required = state_mismatch(model_state, state)
+        kinds = {_kind(key) for key in state}
+        structural = [key for key in missing if _kind(key) in kinds]
+        matched = set(state) & set(model_state)
+        if not (mismatched or structural or not matched):
+            continue
+        key = '.'.join(['model', name, 'init_cfg'] if name else
+                       ['model', 'init_cfg'])
+        lines.append(f'error: {path} ({key}' +
+                     (f", prefix={prefix!r}" if prefix else '') +
+                     f') does not fit the {type(module).__name__} of '
+                     f'{config}:')
+        if not matched:
+            lines.append(f'  none of its {len(state)} tensors'
+                         f'{" under " + repr(prefix) if prefix else ""} '
+                         'matches a key of the module')
+            heads = sorted({key.split('.')[0] + '.' for key in held})
+            lines.append(f'  its keys start with: {_examples(heads)}')
+        if structural:
+            lines.append(f'  {len(structural)} of {required} module keys '
+                         'missing where the checkpoint has the same kind '
+                         f'at other indices: {_examples(structural)}')
+        if mismatched:
+            lines.append(f'  {len(mismatched)} shapes differ: '
+                         f'{_examples(mismatched)}')
+    if lines:
+        lines.append('Training would start those weights at random. Point '
+                     'the init_cfg at a checkpoint of this architecture '
+                     '(BoTNet tables for other input sizes: '
+                     'tools/model_converters/resize_rel_tables.py).')
+    return '\n'.join(lines)
+
+
+def check_init_fits(model: object, config: str) -> None:
+    """Print :func:`init_fit_message` to stderr and exit with status 2 if a
+    ``Pretrained`` init checkpoint does not fit its module.
+
+    Args:
+        model: The built model, before ``init_weights``.
+        config: Config file name for the message.
+    """
+    message = init_fit_message(model, config)
+    if message:
+        print(message, file=sys.stderr)
+        sys.exit(2)
+
+
 def problems_message(cfg: Mapping, stage: str) -> str:
     """Everything that would stop a run of ``stage``, as one message.
 

@@ -194,31 +194,65 @@ def test_config_builds_and_runs_forward(path):
 
 
 # Full-scale configs that start from converted official ImageNet weights:
-# config -> converter architecture (tools/model_converters/cotnet2mmctx.py).
+# config -> (converter module, architecture, checkpoint file). CoTNet's
+# converter is tools/model_converters/cotnet2mmctx.py, PatchConvNet's
+# patchconvnet2mmctx.py.
 CONVERTED_WEIGHTS = {
-    'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py': 'cotnet50',
-    'cotnet/cascade-mask-rcnn_cotnet50_fpn_1x_coco.py': 'cotnet50',
-    'cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py': 'cotnet50',
-    'cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py': 'se_cotnetd50',
-    'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py': 'se_cotnetd50',
-    'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py': 'se_cotnetd50',
+    'cotnet/mask-rcnn_cotnet50_fpn_1x_coco.py': ('cotnet', 'cotnet50'),
+    'cotnet/cascade-mask-rcnn_cotnet50_fpn_1x_coco.py':
+    ('cotnet', 'cotnet50'),
+    'cotnet/upernet_cotnet50_4xb4-160k_ade20k-512x512.py':
+    ('cotnet', 'cotnet50'),
+    'cotnet/mask-rcnn_se-cotnetd50_fpn_1x_coco.py':
+    ('cotnet', 'se_cotnetd50'),
+    'cotnet/cascade-mask-rcnn_se-cotnetd50_fpn_1x_coco.py':
+    ('cotnet', 'se_cotnetd50'),
+    'cotnet/upernet_se-cotnetd50_4xb4-160k_ade20k-512x512.py':
+    ('cotnet', 'se_cotnetd50'),
+    'patchconvnet/mask-rcnn_patchconvnet-s60_fpn_1x_coco.py':
+    ('patchconvnet', 'S60'),
+    'patchconvnet/upernet_patchconvnet-s60_4xb4-160k_ade20k-512x512.py':
+    ('patchconvnet', 'S60'),
+}
+CHECKPOINTS = {
+    'cotnet50': 'checkpoints/cotnet50_mmctx.pth',
+    'se_cotnetd50': 'checkpoints/se_cotnetd50_mmctx.pth',
+    'S60': 'checkpoints/patchconvnet_s60_mmctx.pth',
 }
 
 
-@pytest.mark.parametrize('name,arch', CONVERTED_WEIGHTS.items(),
+@pytest.mark.parametrize('name,family,arch',
+                         [(name, *spec)
+                          for name, spec in CONVERTED_WEIGHTS.items()],
                          ids=list(CONVERTED_WEIGHTS))
-def test_converted_official_weights_fit_the_config_backbone(name, arch):
+def test_converted_official_weights_fit_the_config_backbone(
+        name, family, arch):
+    """The converter's output (``backbone.*`` keys, ImageClassifier layout)
+    loads through the config's ``init_cfg``: every converted tensor has a
+    parameter of its shape, and only the detection additions (PatchConvNet's
+    pyramid branches) are left to their own initialisation."""
+    import importlib
+
     from mmengine.registry import MODELS
 
-    from mmctx.converters import cotnet, target_shapes
+    from mmctx.converters import target_shapes
     cfg = Config.fromfile(osp.join(ROOT, 'configs', name))
     backbone = cfg.model.backbone
     assert backbone.init_cfg == dict(
-        type='Pretrained', checkpoint=f'checkpoints/{arch}_mmctx.pth')
+        type='Pretrained', checkpoint=CHECKPOINTS[arch], prefix='backbone.')
     assert cfg.model.get('pretrained') is None
     init_default_scope(cfg.default_scope)
-    ours = target_shapes(lambda: MODELS.build(backbone))
-    assert ours == target_shapes(cotnet.plan(arch).build)
+    ours = {
+        f'backbone.{key}': shape
+        for key, shape in target_shapes(
+            lambda: MODELS.build(backbone)).items()
+    }
+    converter = importlib.import_module(f'mmctx.converters.{family}')
+    converted = target_shapes(converter.plan(arch).build)
+    assert converted and all(key.startswith('backbone.') for key in converted)
+    assert {key: ours.get(key) for key in converted} == converted
+    assert all(key.startswith('backbone.pyramid.')
+               for key in set(ours) - set(converted))
 
 
 def _num_params(model: torch.nn.Module) -> int:

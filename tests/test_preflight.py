@@ -13,14 +13,16 @@ import sys
 import pytest
 import torch
 from mmengine.config import Config, DictAction
+from mmengine.model import BaseModule
 
 from mmctx import preflight
 from mmctx.compat import UntrustedCheckpointError
 from mmctx.launch import read_config
-from mmctx.preflight import (DataPath, check_or_exit, checkpoint_entries,
-                             checkpoint_fit_message, checkpoint_problem,
-                             data_overrides, data_paths, dataset_paths,
-                             folder_source, host_reachable, problems_message)
+from mmctx.preflight import (DataPath, check_init_fits, check_or_exit,
+                             checkpoint_entries, checkpoint_fit_message,
+                             checkpoint_problem, data_overrides, data_paths,
+                             dataset_paths, folder_source, host_reachable,
+                             init_fit_message, problems_message)
 
 from conftest import ROOT
 from imagenet_folder import CLASSES, write_tiny_imagenet
@@ -544,3 +546,78 @@ def test_checkpoint_fit_uses_the_safe_loader(tmp_path):
     torch.save(dict(state_dict=Tiny().state_dict(), meta=Tiny()), path)
     with pytest.raises(UntrustedCheckpointError, match='--trust-checkpoint'):
         checkpoint_fit_message(Tiny(), str(path), 'c.py')
+
+
+# --- Pretrained init checkpoints at train time ------------------------------
+
+class Stages(BaseModule):
+    """A backbone of ``depth`` numbered blocks, ``extra`` adding a module
+    that a plain checkpoint has no counterpart of (a GC block)."""
+
+    def __init__(self, depth=2, width=4, extra=False, init_cfg=None):
+        super().__init__(init_cfg=init_cfg)
+        self.layer1 = torch.nn.Sequential(*[
+            torch.nn.Conv2d(width, width, 1) for _ in range(depth)])
+        if extra:
+            self.context = torch.nn.Linear(width, width)
+
+
+class Detector(torch.nn.Module):
+    def __init__(self, **backbone):
+        super().__init__()
+        self.backbone = Stages(**backbone)
+        self.head = torch.nn.Linear(4, 2)
+
+
+def init_fit(tmp_path, classifier, prefix='backbone.', **backbone):
+    """init_fit_message for a Detector whose backbone starts from the
+    ``classifier``'s checkpoint (backbone.* and head.* keys)."""
+    path = tmp_path / 'cls.pth'
+    state = {f'backbone.{key}': value
+             for key, value in classifier.state_dict().items()}
+    state['head.fc.weight'] = torch.zeros(5, 4)
+    torch.save(dict(state_dict=state), path)
+    init = dict(type='Pretrained', checkpoint=str(path), prefix=prefix)
+    return init_fit_message(Detector(init_cfg=init, **backbone), 'det.py')
+
+
+def test_pretrained_init_that_fits_or_adds_modules_passes(tmp_path):
+    assert init_fit(tmp_path, Stages()) == ''
+    # new modules (GC blocks on a pretrained backbone) start on their own
+    assert init_fit(tmp_path, Stages(), extra=True) == ''
+    # a remote or absent checkpoint is for the earlier reachability check
+    model = Detector(init_cfg=dict(type='Pretrained',
+                                   checkpoint='torchvision://resnet50'))
+    assert init_fit_message(model, 'det.py') == ''
+
+
+def test_pretrained_init_of_another_depth_width_or_prefix_stops(tmp_path):
+    path = tmp_path / 'cls.pth'
+    deeper = init_fit(tmp_path, Stages(depth=2), depth=3).splitlines()
+    assert deeper[0] == (f'error: {path} (model.backbone.init_cfg, '
+                         "prefix='backbone.') does not fit the Stages of "
+                         'det.py:')
+    assert deeper[1] == ('  2 of 6 module keys missing where the checkpoint '
+                         'has the same kind at other indices: '
+                         'layer1.2.weight, layer1.2.bias')
+    assert 'tools/model_converters/resize_rel_tables.py' in deeper[-1]
+    wider = init_fit(tmp_path, Stages(width=8))
+    assert ('4 shapes differ: layer1.0.weight: checkpoint (8, 8, 1, 1) vs '
+            'model (4, 4, 1, 1)') in wider
+    unprefixed = init_fit(tmp_path, Stages(), prefix=None).splitlines()
+    assert unprefixed[0].endswith('(model.backbone.init_cfg) does not fit '
+                                  'the Stages of det.py:')
+    assert unprefixed[1:3] == [
+        '  none of its 5 tensors matches a key of the module',
+        '  its keys start with: backbone., head.']
+
+
+def test_train_stops_on_a_pretrained_init_that_does_not_fit(tmp_path):
+    path = tmp_path / 'cls.pth'
+    torch.save(dict(state_dict={'backbone.layer1.0.weight':
+                                torch.zeros(8, 8, 1, 1)}), path)
+    with pytest.raises(SystemExit) as exit_info:
+        check_init_fits(Detector(init_cfg=dict(
+            type='Pretrained', checkpoint=str(path), prefix='backbone.')),
+                        'det.py')
+    assert exit_info.value.code == 2

@@ -120,11 +120,6 @@ def test_detector_starts_from_the_classifier_backbone(workspace,
     assert math.isfinite(step['grad_norm']) and step['grad_norm'] > 0
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason='needs a training-time check that Pretrained init_cfg '
-    'checkpoints fit (mmctx.preflight / tools/train.py): mmengine loads '
-    'them with strict=False and only logs the missing keys')
 def test_a_backbone_that_does_not_fit_stops_the_run(workspace, pretrained):
     """A BoTNet-101 detector cannot start from a BoTNet-50 classifier:
     c4's blocks 6-22 would stay random."""

@@ -6,8 +6,10 @@ checkpoint hook arguments are kept): a kill during a save never loses the
 previous checkpoint. Before anything is built the config's data and
 pretrained weights are checked (:mod:`mmctx.preflight`; for classification
 also the ImageNet-layout class folders or ``meta/<split>.txt`` labels
-against ``model.head.num_classes``); a problem stops the run with one
-message and exit status 2.
+against ``model.head.num_classes``), and once the model is built, that
+each local ``Pretrained`` init checkpoint fits the module it initialises
+(shapes, depth, prefix); a problem stops the run with one message and exit
+status 2.
 
 Examples:
     python tools/train.py \
@@ -22,7 +24,7 @@ import mmctx  # noqa: F401  (registers modules, safe checkpoint loading)
 from mmctx.launch import (build_runner, enable_amp, exit_on_checkpoint_error,
                           load_config, parse, prepare_distributed, set_resume,
                           use_crash_safe_checkpoints)
-from mmctx.preflight import check_or_exit
+from mmctx.preflight import check_init_fits, check_or_exit
 
 
 @exit_on_checkpoint_error()
@@ -54,7 +56,9 @@ def main() -> None:
         cfg.auto_scale_lr.enable = True
     set_resume(cfg, args.resume)
     check_or_exit(cfg, 'train')
-    build_runner(cfg).train()
+    runner = build_runner(cfg)
+    check_init_fits(runner.model, args.config)
+    runner.train()
 
 
 if __name__ == '__main__':

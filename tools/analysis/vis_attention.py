@@ -20,8 +20,8 @@ Examples:
         configs/botnet/mask-rcnn_bot50_fpn_1x_coco.py CHECKPOINT demo.jpg \
         --layer backbone.layer4.0.conv2 --query 320,200 --out vis/
     python tools/analysis/vis_attention.py \
-        configs/classification/patchconvnet-s60-multi_in1k.py CHECKPOINT \
-        demo.jpg --layer neck --top-k 3 --out vis/
+        configs/classification/patchconvnet-s60-multi_32xb64_in1k.py \
+        CHECKPOINT demo.jpg --layer neck --top-k 3 --out vis/
 """
 import argparse
 import os
