@@ -86,14 +86,20 @@ PY
 # torch_info: torch's version as installed (the distribution's, which a
 # pip constraint can name: PyPI's CUDA builds report 2.13.0+cu130 in
 # torch.__version__ for the distribution 2.13.0), its CUDA version and the
-# visible GPUs' architectures, '-' for each that is absent.
+# visible GPUs' architectures, '-' for each that is absent. A torch without
+# distribution metadata (on the path from a source tree) gives its
+# torch.__version__.
 torch_info() {
   "$PYTHON" - <<'PY'
-from importlib.metadata import version
+from importlib.metadata import PackageNotFoundError, version
 import torch
+try:
+    torch_version = version('torch')
+except PackageNotFoundError:
+    torch_version = torch.__version__
 archs = {'%d.%d' % torch.cuda.get_device_capability(i)
          for i in range(torch.cuda.device_count())}
-print(version('torch'), torch.version.cuda or '-',
+print(torch_version, torch.version.cuda or '-',
       ';'.join(sorted(archs)) or '-')
 PY
 }
