@@ -7,9 +7,8 @@
 # Changed: data (tools/make_demo_data.py --sets imagenet: 6000 + 200 plain
 # shapes of 5 classes at 48x48); width (a quarter-width ResNet-50,
 # base_channels=16: the backbone of mask_rcnn_bot_r50_fpn_demo.py, so the
-# `backbone.*` keys are the detector's); init (no zero-initialised last
-# BN per block: top-1 0.57 instead of 0.50 after 1500 steps in a scripted
-# run on textured shapes); pipeline (the images as they are, random flips);
+# `backbone.*` keys are the detector's); init (the last BN of each block
+# starts at one, not zero); pipeline (the images as they are, random flips);
 # schedule (2000 AdamW steps, seeded); top-2 instead of top-5 (5 classes
 # make top-5 trivial).
 _base_ = '../classification/bot50_8xb32_in1k.py'
